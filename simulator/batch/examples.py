@@ -1,0 +1,52 @@
+"""Small deterministic run functions: templates for `fn(params, seed)`, used by the tests
+and benchmarks. Each draws its randomness only from a Generator seeded by the task seed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def noisy_mean(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """Mean and max of `samples` normal draws around `mu`; raises if `fail` is set."""
+    if params.get("fail"):
+        raise RuntimeError(f"asked to fail (mu={params['mu']})")
+    rng = np.random.default_rng(seed)
+    draws = rng.normal(params["mu"], params.get("sigma", 1.0), size=params.get("samples", 100))
+    return {
+        "mean": float(draws.mean()),
+        "max": float(draws.max()),
+        "exceeded": float(draws.max() > params.get("threshold", 2.0)),
+    }
+
+
+def queue_waits(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """A CPU-bound single-server queue (Lindley recursion in pure Python).
+
+    `customers` arrivals at rate `arrival_rate`, service rate `service_rate`. The loop is
+    deliberately plain Python so one run is single-threaded CPU work (about 0.25-0.3 s for the
+    default million customers on one current CPU core).
+    """
+    n = int(params.get("customers", 1_000_000))
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1.0 / params.get("arrival_rate", 0.9), n).tolist()
+    services = rng.exponential(1.0 / params.get("service_rate", 1.0), n).tolist()
+    wait = total = peak = 0.0
+    long_waits = 0
+    limit = params.get("long_wait", 20.0)
+    for gap, service in zip(gaps, services, strict=True):
+        wait = wait + service - gap
+        if wait < 0.0:
+            wait = 0.0
+        total += wait
+        if wait > peak:
+            peak = wait
+        if wait > limit:
+            long_waits += 1
+    return {
+        "mean_wait": total / n,
+        "max_wait": peak,
+        "share_long_waits": long_waits / n,
+        "any_long_wait": float(long_waits > 0),
+    }

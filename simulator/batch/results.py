@@ -1,0 +1,111 @@
+"""Batch results: one plain dict per task, plus table and file helpers.
+
+`duration` is wall-clock time, recorded for information only: determinism comparisons use
+`without_timing`, which drops it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+import numpy as np
+import pandas as pd
+
+Status = Literal["ok", "failed"]
+TIMING_KEYS = ("duration",)
+
+
+class TaskResult(TypedDict):
+    """What a task produced. `params` are the fully resolved parameters of the run."""
+
+    index: int
+    point: int
+    replication: int
+    seed: int
+    params: dict[str, Any]
+    overrides: dict[str, Any]
+    status: Status
+    outcomes: dict[str, float]
+    error: str | None
+    traceback: str | None
+    duration: float
+
+
+def without_timing(results: Iterable[TaskResult]) -> list[dict[str, Any]]:
+    """Results without wall-clock fields: what must be identical across backends."""
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in results]
+
+
+def results_frame(results: Sequence[TaskResult]) -> pd.DataFrame:
+    """One row per task: index, point, replication, seed, status, one column per override
+    (dotted path) and per outcome, error, duration. Full params and tracebacks stay in JSON."""
+    override_keys = list(dict.fromkeys(k for r in results for k in r["overrides"]))
+    outcome_keys = list(dict.fromkeys(k for r in results for k in r["outcomes"]))
+    clash = set(override_keys) & set(outcome_keys)
+    if clash:
+        raise ValueError(f"outcome names clash with swept parameters: {sorted(clash)}")
+    rows = []
+    for r in sorted(results, key=lambda r: r["index"]):
+        row: dict[str, Any] = {
+            "index": r["index"],
+            "point": r["point"],
+            "replication": r["replication"],
+            "seed": r["seed"],
+            "status": r["status"],
+        }
+        for key in override_keys:
+            row[key] = r["overrides"].get(key)
+        for key in outcome_keys:
+            row[key] = r["outcomes"].get(key, math.nan)
+        row["error"] = r["error"]
+        row["duration"] = r["duration"]
+        rows.append(row)
+    columns = ["index", "point", "replication", "seed", "status", *override_keys,
+               *outcome_keys, "error", "duration"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_csv(results: Sequence[TaskResult], path: str | os.PathLike[str]) -> Path:
+    """Write `results_frame(results)` to `path` (parent folders created)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results_frame(results).to_csv(out, index=False)
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON: {value!r}")
+
+
+def write_json(results: Sequence[TaskResult], path: str | os.PathLike[str]) -> Path:
+    """Write every field of every result, sorted by index, as a JSON list.
+
+    Non-finite outcomes are written as Python's json module writes them (NaN, Infinity), so
+    `read_json` returns exactly what was written.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(results, key=lambda r: r["index"])
+    out.write_text(json.dumps(ordered, indent=1, sort_keys=True, default=_json_default) + "\n")
+    return out
+
+
+def read_json(path: str | os.PathLike[str]) -> list[TaskResult]:
+    """Results written by `write_json`."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of results")
+    return data

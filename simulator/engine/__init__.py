@@ -1,0 +1,37 @@
+"""The kernel: World, Event, reducers, RNG streams, latency model, recorder sinks, chain."""
+
+from .events import Event, Record
+from .latency import Channel, LatencyModel
+from .recording import (
+    CallbackSink,
+    CsvSink,
+    HashChain,
+    MemorySink,
+    RecordLayout,
+    Sink,
+    chain_of_file,
+    records_from_file,
+)
+from .rng import RngStreams, derive_seeds, seed_sequence
+from .world import ActorContext, Observation, World
+
+__all__ = [
+    "ActorContext",
+    "CallbackSink",
+    "Channel",
+    "CsvSink",
+    "Event",
+    "HashChain",
+    "LatencyModel",
+    "MemorySink",
+    "Observation",
+    "Record",
+    "RecordLayout",
+    "RngStreams",
+    "Sink",
+    "World",
+    "chain_of_file",
+    "derive_seeds",
+    "records_from_file",
+    "seed_sequence",
+]

@@ -1,0 +1,203 @@
+"""Streamed recording: records to canonical CSV bytes, the hash chain, and sinks.
+
+The canonical bytes of a record are exactly the CSV lines the metrics file holds for it,
+so `h_n = sha256(h_{n-1} + bytes_n)` (with `h_0 = sha256(header)`) also verifies the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from .events import Record
+
+BASE_COLUMNS = ("time", "event_type", "source")
+TAIL_COLUMNS = ("seq", "target", "cause", "payload")
+
+
+def fmt(value: Any) -> str:
+    """Deterministic text for one CSV cell."""
+    if value is None:
+        return ""
+    if value.__class__ is float:
+        return "%.10g" % value  # noqa: UP031 - fastest deterministic float text
+    if value.__class__ is bool:
+        return "1" if value else "0"
+    return str(value)
+
+
+def fmt_payload(payload: dict[str, Any]) -> str:
+    if not payload:
+        return ""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return '"' + text.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """Which entity states a record carries and how its CSV lines look.
+
+    Columns: time, event_type, source, <id_column>, <fields...>, seq, target, cause, payload.
+    `mode="all"` writes every recorded entity after each event; `mode="changed"` writes only
+    the entities whose row changed, plus a full snapshot every `snapshot_every` records.
+    """
+
+    kinds: tuple[str, ...]
+    fields: tuple[str, ...]
+    id_column: str = "entity_id"
+    mode: Literal["all", "changed"] = "all"
+    snapshot_every: int = 0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*BASE_COLUMNS, self.id_column, *self.fields, *TAIL_COLUMNS)
+
+    @property
+    def header(self) -> bytes:
+        return (",".join(self.columns) + "\n").encode()
+
+
+class HashChain:
+    """`h_n = sha256(h_{n-1} + bytes_n)`, seeded with the header."""
+
+    def __init__(self, header: bytes) -> None:
+        self._head = hashlib.sha256(header).digest()
+        self.count = 0
+
+    def extend(self, data: bytes) -> None:
+        self._head = hashlib.sha256(self._head + data).digest()
+        self.count += 1
+
+    @property
+    def head(self) -> str:
+        return self._head.hex()
+
+
+class Sink(Protocol):
+    """Receives every record with its canonical bytes, in order."""
+
+    def open(self, header: bytes) -> None: ...
+    def write(self, record: Record, data: bytes) -> None: ...
+    def close(self, ok: bool) -> None: ...
+
+
+class MemorySink:
+    """Keeps records and their bytes in memory (tests, small runs)."""
+
+    def __init__(self) -> None:
+        self.header = b""
+        self.records: list[Record] = []
+        self.data: list[bytes] = []
+
+    def open(self, header: bytes) -> None:
+        self.header = header
+
+    def write(self, record: Record, data: bytes) -> None:
+        self.records.append(record)
+        self.data.append(data)
+
+    def close(self, ok: bool) -> None:
+        pass
+
+    def text(self) -> str:
+        return (self.header + b"".join(self.data)).decode()
+
+
+class CsvSink:
+    """Buffered CSV file, written to `<path>.partial` and moved into place on success.
+
+    An interrupted run therefore never leaves a half-written metrics file where a complete
+    one stood.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], buffer_bytes: int = 1 << 20) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.buffer_bytes = buffer_bytes
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._file: Any = None
+
+    def open(self, header: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.partial, "wb")  # noqa: SIM115 - closed in close()
+        self._file.write(header)
+
+    def write(self, record: Record, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size >= self.buffer_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._file.write(b"".join(self._chunks))
+        self._chunks.clear()
+        self._size = 0
+
+    def close(self, ok: bool) -> None:
+        if self._file is None:
+            return
+        self._flush()
+        self._file.close()
+        self._file = None
+        if ok:
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+class CallbackSink:
+    """Calls `fn(record, data)` for each record: live subscribers, traces, progress."""
+
+    def __init__(self, fn: Callable[[Record, bytes], None]) -> None:
+        self.fn = fn
+
+    def open(self, header: bytes) -> None:
+        pass
+
+    def write(self, record: Record, data: bytes) -> None:
+        self.fn(record, data)
+
+    def close(self, ok: bool) -> None:
+        pass
+
+
+def records_from_file(path: str | os.PathLike[str]) -> tuple[bytes, Iterable[tuple[int, bytes]]]:
+    """The header and `(seq, bytes)` of each record in a metrics file, streamed."""
+    handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+    header = handle.readline()
+    columns = header.decode().rstrip("\n").split(",")
+    if "seq" not in columns:
+        handle.close()
+        raise ValueError(f"{path}: no 'seq' column in header")
+    seq_index = columns.index("seq")
+
+    def grouped() -> Iterable[tuple[int, bytes]]:
+        with handle:
+            current: int | None = None
+            lines: list[bytes] = []
+            for line in handle:
+                seq = int(line.split(b",", seq_index + 1)[seq_index])
+                if current is not None and seq != current:
+                    yield current, b"".join(lines)
+                    lines = []
+                current = seq
+                lines.append(line)
+            if current is not None:
+                yield current, b"".join(lines)
+
+    return header, grouped()
+
+
+def chain_of_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """Recompute the chain head and record count of a metrics file."""
+    header, records = records_from_file(path)
+    chain = HashChain(header)
+    for _, data in records:
+        chain.extend(data)
+    return chain.head, chain.count

@@ -1,0 +1,275 @@
+"""The World: one SimPy environment that owns time, ordering, state and the record.
+
+Actors (agents, services, stressors) are SimPy processes that only emit intents, ask for
+time and observe. Reducers, one per event type, are the only code that mutates state.
+Applying an event assigns the next sequence number, runs the reducer, writes one record,
+extends the hash chain, notifies sinks, then schedules the reducer's follow-up events,
+each carrying the applied event as its cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.core import NORMAL
+
+from .events import Event, Record
+from .latency import Channel, LatencyModel
+from .recording import HashChain, RecordLayout, Sink, fmt, fmt_payload
+from .rng import RngStreams
+
+Reducer = Callable[["World", Event], Iterable[Event] | None]
+Behaviour = Callable[["ActorContext"], Generator[Any, Any, Any]]
+
+
+class _Delivery:
+    """A scheduled intent, queued on SimPy's own heap (so SimPy orders it)."""
+
+    __slots__ = ("callbacks", "_ok", "_value", "intent", "channel")
+
+    def __init__(self, intent: Event, channel: Channel, deliver: Callable) -> None:
+        self.callbacks = [deliver]
+        self._ok = True
+        self._value = None
+        self.intent = intent
+        self.channel = channel
+
+
+class Observation(dict):
+    """What an actor saw: `{entity_id: {field: value}}` as of `taken_at`."""
+
+    taken_at: float = 0.0
+
+
+class ActorContext:
+    """An actor's only handle on the world: emit, wait, observe, its own random stream."""
+
+    __slots__ = ("world", "id", "kind", "_rng")
+
+    def __init__(self, world: World, entity_id: str) -> None:
+        self.world = world
+        self.id = entity_id
+        self.kind = world.kinds[entity_id]
+        self._rng: np.random.Generator | None = None
+
+    @property
+    def now(self) -> float:
+        return self.world.env.now
+
+    @property
+    def me(self) -> MappingProxyType:
+        """A read-only view of this actor's own state."""
+        return MappingProxyType(self.world.entities[self.id])
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """This actor's own named stream (`actor/<id>`)."""
+        if self._rng is None:
+            self._rng = self.world.rng(f"actor/{self.id}")
+        return self._rng
+
+    def emit(
+        self, type: str, target: str = "", payload: dict[str, Any] | None = None, delay: float = 0.0
+    ) -> None:
+        """Express an intent; the World decides when it is applied."""
+        self.world.emit(Event(type, self.id, target, payload, delay))
+
+    def wait(self, duration: float) -> simpy.Timeout:
+        """Ask for time: `yield ctx.wait(d)`."""
+        return self.world.env.timeout(duration)
+
+    def observe(self, ids: Sequence[str], fields: Sequence[str] | None = None) -> simpy.Timeout:
+        """`obs = yield ctx.observe(ids)`: a snapshot taken now, delivered after the latency of
+        the (observer kind, observed kind, "observe") channel, so it may be stale on arrival.
+        `fields` restricts what is seen (partial information)."""
+        world = self.world
+        seen = Observation()
+        seen.taken_at = world.env.now
+        for eid in ids:
+            state = world.entities[eid]
+            seen[eid] = dict(state) if fields is None else {f: state[f] for f in fields}
+        target_kind = world.kinds[ids[0]] if ids else "*"
+        channel = world.latency.channel(self.kind, target_kind, "observe")
+        delay = channel.sample(world._latency_rng, 0)
+        return world.env.timeout(delay, value=seen)
+
+
+class World:
+    """A deterministic world: entities, reducers, actors, latency, streams and the record."""
+
+    def __init__(
+        self,
+        seed: int,
+        latency: LatencyModel | None = None,
+        layout: RecordLayout | None = None,
+        sinks: Sequence[Sink] = (),
+    ) -> None:
+        self.env = simpy.Environment()
+        self.seed = int(seed)
+        self.rng = RngStreams(seed)
+        self.latency = latency or LatencyModel()
+        self._latency_rng = self.rng("kernel/latency")
+        self.entities: dict[str, dict[str, Any]] = {}
+        self.kinds: dict[str, str] = {}
+        self.reducers: dict[str, Reducer] = {}
+        self.seq = 0
+        self.layout = layout
+        self.sinks = list(sinks)
+        self.chain: HashChain | None = HashChain(layout.header) if layout else None
+        self._touched: list[str] = []
+        self._recorded_ids: list[str] = []
+        self._last_rows: dict[str, str] = {}
+        self._opened = False
+
+    # -- building -------------------------------------------------------------------------
+    def register(self, entity_id: str, kind: str, state: dict[str, Any]) -> None:
+        """Add an entity whose state is plain data owned by the World."""
+        if entity_id in self.entities:
+            raise ValueError(f"entity {entity_id!r} is already registered")
+        if not entity_id or "," in entity_id or "\n" in entity_id:
+            raise ValueError(f"entity id {entity_id!r} must be non-empty, without commas")
+        self.entities[entity_id] = state
+        self.kinds[entity_id] = kind
+        if self.layout and kind in self.layout.kinds:
+            self._recorded_ids.append(entity_id)
+
+    def on(self, event_type: str, reducer: Reducer) -> None:
+        """Make `reducer(world, event)` the one function that applies `event_type`."""
+        if event_type in self.reducers:
+            raise ValueError(f"event type {event_type!r} already has a reducer")
+        self.reducers[event_type] = reducer
+
+    def spawn(self, entity_id: str, behaviour: Behaviour) -> simpy.Process:
+        """Start an actor process: `behaviour(ctx)` is a generator over an ActorContext."""
+        return self.env.process(behaviour(ActorContext(self, entity_id)))
+
+    # -- reducer side -----------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def entity(self, entity_id: str) -> dict[str, Any]:
+        """Mutable state, for reducers only; marks the entity as touched by this event."""
+        self._touched.append(entity_id)
+        return self.entities[entity_id]
+
+    def emit(self, event: Event) -> None:
+        """Schedule an intent after its requested delay plus its channel's latency."""
+        kinds = self.kinds
+        channel = self.latency.channel(kinds.get(event.source, "*"), kinds.get(event.target, "*"), event.type)
+        if channel.congestion:
+            in_flight = self.latency.in_flight
+            load = in_flight.get(channel, 0)
+            in_flight[channel] = load + 1
+        else:
+            load = 0
+        if channel.base or channel.scale or load:
+            delay = event.delay + channel.sample(self._latency_rng, load)
+        else:
+            delay = event.delay
+        self.env.schedule(_Delivery(event, channel, self._deliver), NORMAL, delay)
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        event = delivery.intent
+        if delivery.channel.congestion:
+            self.latency.in_flight[delivery.channel] -= 1
+        reducer = self.reducers.get(event.type)
+        if reducer is None:
+            raise KeyError(
+                f"no reducer for event type {event.type!r} (known: {', '.join(sorted(self.reducers))})"
+            )
+        self.seq += 1
+        touched = self._touched
+        touched.clear()
+        try:
+            follow_ups = reducer(self, event)
+        except Exception as exc:
+            exc.add_note(f"while applying event #{self.seq} at t={self.env.now}: {event!r}")
+            raise
+        if self.chain is not None:
+            self._record(event)
+        if follow_ups:
+            seq = self.seq
+            for follow_up in follow_ups:
+                follow_up.cause = seq
+                self.emit(follow_up)
+
+    # -- recording --------------------------------------------------------------------------
+    def _record(self, event: Event) -> None:
+        layout = self.layout
+        entities = self.entities
+        seq = self.seq
+        snapshot = layout.mode == "all" or (layout.snapshot_every and seq % layout.snapshot_every == 0)
+        if snapshot:
+            ids: Iterable[str] = self._recorded_ids
+        else:
+            kinds = self.kinds
+            ids = [e for e in dict.fromkeys(self._touched) if kinds[e] in layout.kinds]
+        prefix = f"{fmt(self.env.now)},{event.type},{event.source},"
+        suffix = (
+            f",{seq},{event.target},{'' if event.cause is None else event.cause},"
+            f"{fmt_payload(event.payload)}\n"
+        )
+        last = self._last_rows
+        fields = layout.fields
+        states = []
+        lines = []
+        for eid in ids:
+            state = entities[eid]
+            row = eid + "," + ",".join([fmt(state[f]) for f in fields])
+            if not snapshot and last.get(eid) == row:
+                continue
+            last[eid] = row
+            states.append((eid, state))
+            lines.append(prefix + row + suffix)
+        if not lines:
+            lines.append(prefix + "," * len(fields) + suffix)
+        data = "".join(lines).encode()
+        self.chain.extend(data)
+        if self.sinks:
+            record = Record(
+                seq,
+                self.env.now,
+                event.type,
+                event.source,
+                event.target,
+                event.cause,
+                event.payload,
+                tuple((eid, dict(state)) for eid, state in states),
+            )
+            for sink in self.sinks:
+                sink.write(record, data)
+
+    @property
+    def chain_head(self) -> str | None:
+        return self.chain.head if self.chain else None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(
+        self,
+        until: float | None = None,
+        progress: Callable[[float], None] | None = None,
+        steps: int = 200,
+    ) -> None:
+        """Run until nothing is scheduled or `until`. Sinks are opened and closed here;
+        they are closed with ok=False (discarding partial files) if the run raises."""
+        if not self._opened and self.layout:
+            for sink in self.sinks:
+                sink.open(self.layout.header)
+            self._opened = True
+        ok = False
+        try:
+            if progress is None or until is None:
+                self.env.run(until=until)
+            else:
+                for i in range(1, steps + 1):
+                    self.env.run(until=until * i / steps)
+                    progress(self.env.now)
+            ok = True
+        finally:
+            for sink in self.sinks:
+                sink.close(ok)
