@@ -38,6 +38,35 @@ def fmt_payload(payload: dict[str, Any]) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def row_formatter(fields: tuple[str, ...], sample: dict[str, Any]) -> Callable[[str, dict], str]:
+    """A compiled `entity_id,field,...` formatter for states shaped like `sample`.
+
+    Each cell's format is fixed from the sample's value type (floats as `%.10g`, ints and
+    strings as text, anything else through `fmt`), so a row costs one f-string. A state whose
+    values do not fit (None where a number was) is formatted cell by cell with `fmt`.
+    """
+    cells = []
+    for name in fields:
+        kind = sample[name].__class__
+        if kind is float:
+            cells.append(f"{{s[{name!r}]:.10g}}")
+        elif kind is int or kind is str:
+            cells.append(f"{{s[{name!r}]}}")
+        else:
+            cells.append(f"{{_fmt(s[{name!r}])}}")
+    namespace: dict[str, Any] = {"_fmt": fmt}
+    exec(f'def fast(eid, s):\n    return f"{{eid}},{",".join(cells)}"', namespace)  # noqa: S102
+    fast = namespace["fast"]
+
+    def row(eid: str, s: dict) -> str:
+        try:
+            return fast(eid, s)
+        except (TypeError, ValueError):
+            return eid + "," + ",".join([fmt(s[f]) for f in fields])
+
+    return row
+
+
 @dataclass(frozen=True)
 class RecordLayout:
     """Which entity states a record carries and how its CSV lines look.
@@ -79,7 +108,10 @@ class HashChain:
 
 
 class Sink(Protocol):
-    """Receives every record with its canonical bytes, in order."""
+    """Receives every record with its canonical bytes, in order. A sink that needs only the
+    bytes sets `wants_records = False` and is passed `None` for the record."""
+
+    wants_records: bool
 
     def open(self, header: bytes) -> None: ...
     def write(self, record: Record, data: bytes) -> None: ...
@@ -88,6 +120,8 @@ class Sink(Protocol):
 
 class MemorySink:
     """Keeps records and their bytes in memory (tests, small runs)."""
+
+    wants_records = True
 
     def __init__(self) -> None:
         self.header = b""
@@ -114,6 +148,8 @@ class CsvSink:
     An interrupted run therefore never leaves a half-written metrics file where a complete
     one stood.
     """
+
+    wants_records = False
 
     def __init__(self, path: str | os.PathLike[str], buffer_bytes: int = 1 << 20) -> None:
         self.path = Path(path)
@@ -153,6 +189,8 @@ class CsvSink:
 
 class CallbackSink:
     """Calls `fn(record, data)` for each record: live subscribers, traces, progress."""
+
+    wants_records = True
 
     def __init__(self, fn: Callable[[Record, bytes], None]) -> None:
         self.fn = fn

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.core import NORMAL
+from simpy.core import NORMAL, StopSimulation
 
 from .events import Event, Record
 from .latency import Channel, LatencyModel
-from .recording import HashChain, RecordLayout, Sink, fmt, fmt_payload
+from .recording import HashChain, RecordLayout, Sink, fmt_payload, row_formatter
 from .rng import RngStreams
 
 Reducer = Callable[["World", Event], Iterable[Event] | None]
@@ -123,6 +123,9 @@ class World:
         self._touched: list[str] = []
         self._recorded_ids: list[str] = []
         self._last_rows: dict[str, str] = {}
+        self._row_of: Callable[[str, dict], str] | None = None
+        self._empty_row = "," * len(layout.fields) if layout else ""
+        self._stop_at = 0
         self._opened = False
 
     # -- building -------------------------------------------------------------------------
@@ -197,6 +200,8 @@ class World:
             for follow_up in follow_ups:
                 follow_up.cause = seq
                 self.emit(follow_up)
+        if self.seq == self._stop_at:
+            raise StopSimulation(None)
 
     # -- recording --------------------------------------------------------------------------
     def _record(self, event: Event) -> None:
@@ -207,42 +212,42 @@ class World:
         if snapshot:
             ids: Iterable[str] = self._recorded_ids
         else:
-            kinds = self.kinds
-            ids = [e for e in dict.fromkeys(self._touched) if kinds[e] in layout.kinds]
-        prefix = f"{fmt(self.env.now)},{event.type},{event.source},"
-        suffix = (
-            f",{seq},{event.target},{'' if event.cause is None else event.cause},"
-            f"{fmt_payload(event.payload)}\n"
-        )
+            kinds, recorded, touched = self.kinds, layout.kinds, self._touched
+            if len(touched) == 1:
+                ids = touched if kinds[touched[0]] in recorded else ()
+            else:
+                ids = [e for e in dict.fromkeys(touched) if kinds[e] in recorded]
+        now = self.env.now
+        cause = event.cause
+        prefix = f"{now:.10g},{event.type},{event.source},"
+        suffix = f",{seq},{event.target},{'' if cause is None else cause},{fmt_payload(event.payload)}\n"
         last = self._last_rows
-        fields = layout.fields
-        states = []
+        row_of = self._row_of
+        changed = []
         lines = []
         for eid in ids:
             state = entities[eid]
-            row = eid + "," + ",".join([fmt(state[f]) for f in fields])
+            if row_of is None:
+                row_of = self._row_of = row_formatter(layout.fields, state)
+            row = row_of(eid, state)
             if not snapshot and last.get(eid) == row:
                 continue
             last[eid] = row
-            states.append((eid, state))
+            changed.append(eid)
             lines.append(prefix + row + suffix)
         if not lines:
-            lines.append(prefix + "," * len(fields) + suffix)
+            lines.append(prefix + self._empty_row + suffix)
         data = "".join(lines).encode()
         self.chain.extend(data)
-        if self.sinks:
-            record = Record(
-                seq,
-                self.env.now,
-                event.type,
-                event.source,
-                event.target,
-                event.cause,
-                event.payload,
-                tuple((eid, dict(state)) for eid, state in states),
-            )
-            for sink in self.sinks:
-                sink.write(record, data)
+        record = None
+        for sink in self.sinks:
+            if record is None and sink.wants_records:
+                fields = layout.fields
+                states = tuple((eid, {f: entities[eid][f] for f in fields}) for eid in changed)
+                record = Record(
+                    seq, now, event.type, event.source, event.target, cause, event.payload, states
+                )
+            sink.write(record, data)
 
     @property
     def chain_head(self) -> str | None:
@@ -254,9 +259,11 @@ class World:
         until: float | None = None,
         progress: Callable[[float], None] | None = None,
         steps: int = 200,
+        max_events: int = 0,
     ) -> None:
-        """Run until nothing is scheduled or `until`. Sinks are opened and closed here;
-        they are closed with ok=False (discarding partial files) if the run raises."""
+        """Run until nothing is scheduled, `until`, or `max_events` applied events. Sinks are
+        opened and closed here; closed with ok=False (discarding partial files) on an error."""
+        self._stop_at = max_events
         if not self._opened and self.layout:
             for sink in self.sinks:
                 sink.open(self.layout.header)
@@ -269,6 +276,8 @@ class World:
                 for i in range(1, steps + 1):
                     self.env.run(until=until * i / steps)
                     progress(self.env.now)
+                    if max_events and self.seq >= max_events:
+                        break
             ok = True
         finally:
             for sink in self.sinks:

@@ -37,13 +37,14 @@ def panic_now(c: dict, now: float) -> float:
 def citizen(ctx: ActorContext):
     """Request a service in a Poisson stream whose rate rises with panic."""
     me, rng = ctx.me, ctx.rng
-    uses, demand = me["uses"], me["demand"]
+    uses, demand, choices = me["uses"], me["demand"], len(me["uses"])
     while True:
-        panic = panic_now(me, ctx.now)
-        rate = demand * (1.0 + panic) * (me["panic_surge"] if panic >= me["panic_threshold"] else 1.0)
+        rate = demand
+        if me["panic"]:
+            panic = panic_now(me, ctx.now)
+            rate *= (1.0 + panic) * (me["panic_surge"] if panic >= me["panic_threshold"] else 1.0)
         yield ctx.wait(rng.exponential(1.0 / rate))
-        target = uses[0] if len(uses) == 1 else uses[int(rng.integers(len(uses)))]
-        ctx.emit("request", target)
+        ctx.emit("request", uses[int(rng.random() * choices)] if choices > 1 else uses[0])
 
 
 def on_panic(w: World, ev: Event) -> None:

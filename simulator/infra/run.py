@@ -68,8 +68,8 @@ def run_scenario(
         )
 
         def tick(now: float) -> None:
-            bar.n = now
-            bar.set_postfix_str(f"{w.seq:,} events", refresh=True)
+            bar.set_postfix_str(f"{w.seq:,} events", refresh=False)
+            bar.update(now - bar.n)
 
     try:
         w.run(until=scenario.until, progress=tick)

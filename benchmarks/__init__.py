@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.<name>`. Figures are medians; never unit tests."""

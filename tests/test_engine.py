@@ -1,0 +1,220 @@
+"""The kernel contract: ordering, causes, reducers as the only mutators, streams, chain."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from simulator.engine import (
+    Channel,
+    Event,
+    LatencyModel,
+    MemorySink,
+    RecordLayout,
+    RngStreams,
+    World,
+    derive_seeds,
+)
+
+LAYOUT = RecordLayout(kinds=("box",), fields=("n",), id_column="box_id")
+
+
+def counting_world(seed: int = 1, sinks=(), latency=None) -> World:
+    w = World(seed=seed, layout=LAYOUT, sinks=sinks, latency=latency)
+    w.register("a", "box", {"n": 0})
+    w.register("b", "box", {"n": 0})
+    w.register("actor", "agent", {})
+
+    def on_add(world: World, ev: Event):
+        world.entity(ev.target)["n"] += ev.payload["k"]
+        if ev.target == "a":
+            return [Event("add", "a", "b", {"k": ev.payload["k"] * 10})]
+        return None
+
+    w.on("add", on_add)
+    return w
+
+
+def test_simultaneous_events_keep_insertion_order_and_causes():
+    sink = MemorySink()
+    w = counting_world(sinks=[sink])
+
+    def actor(ctx):
+        yield ctx.wait(1.0)
+        for k in (1, 2, 3):
+            ctx.emit("add", "a", {"k": k})
+
+    w.spawn("actor", actor)
+    w.run()
+    types = [(r.seq, r.target, r.payload["k"], r.cause) for r in sink.records]
+    assert types == [
+        (1, "a", 1, None),
+        (2, "a", 2, None),
+        (3, "a", 3, None),
+        (4, "b", 10, 1),
+        (5, "b", 20, 2),
+        (6, "b", 30, 3),
+    ]
+    assert w.entities["b"]["n"] == 60
+    assert all(r.time == 1.0 for r in sink.records)
+
+
+def test_actor_cannot_mutate_state_through_its_view():
+    w = counting_world()
+    w.register("agent", "agent", {"x": 1})
+    errors = []
+
+    def actor(ctx):
+        try:
+            ctx.me["x"] = 2
+        except TypeError as exc:
+            errors.append(exc)
+        yield ctx.wait(0)
+
+    w.spawn("agent", actor)
+    w.run()
+    assert errors and w.entities["agent"]["x"] == 1
+
+
+def test_latency_channel_delays_and_requested_delay_adds():
+    latency = LatencyModel({("agent", "box", "add"): Channel(base=2.0)})
+    sink = MemorySink()
+    w = counting_world(sinks=[sink], latency=latency)
+
+    def actor(ctx):
+        ctx.emit("add", "b", {"k": 1}, delay=0.5)
+        yield ctx.wait(0)
+
+    w.spawn("actor", actor)
+    w.run()
+    assert sink.records[0].time == pytest.approx(2.5)
+
+
+def test_observation_is_a_stale_snapshot():
+    latency = LatencyModel({("agent", "box", "observe"): Channel(base=1.0)})
+    w = counting_world(latency=latency)
+    seen = []
+
+    def observer(ctx):
+        obs = yield ctx.observe(["a"], fields=["n"])
+        seen.append((ctx.now, obs.taken_at, obs["a"]["n"]))
+
+    def writer(ctx):
+        yield ctx.wait(0.5)
+        ctx.emit("add", "b", {"k": 5})
+        ctx.emit("add", "a", {"k": 7})
+
+    w.spawn("actor", observer)
+    w.register("writer", "agent", {})
+    w.spawn("writer", writer)
+    w.run()
+    assert seen == [(1.0, 0.0, 0)]
+    assert w.entities["a"]["n"] == 7
+
+
+def test_unknown_event_type_fails_loudly():
+    w = counting_world()
+
+    def actor(ctx):
+        ctx.emit("nope", "a")
+        yield ctx.wait(0)
+
+    w.spawn("actor", actor)
+    with pytest.raises(KeyError, match="no reducer for event type 'nope'"):
+        w.run()
+
+
+def test_hash_chain_is_over_the_recorded_bytes():
+    sink = MemorySink()
+    w = counting_world(sinks=[sink])
+
+    def actor(ctx):
+        ctx.emit("add", "a", {"k": 1})
+        yield ctx.wait(0)
+
+    w.spawn("actor", actor)
+    w.run()
+    head = hashlib.sha256(LAYOUT.header).digest()
+    for data in sink.data:
+        head = hashlib.sha256(head + data).digest()
+    assert w.chain_head == head.hex()
+    assert sink.text().splitlines()[0] == "time,event_type,source,box_id,n,seq,target,cause,payload"
+
+
+def test_changed_mode_writes_only_changed_entities_and_snapshots():
+    layout = RecordLayout(kinds=("box",), fields=("n",), id_column="box_id", mode="changed", snapshot_every=3)
+    sink = MemorySink()
+    w = World(seed=1, layout=layout, sinks=[sink])
+    for eid in ("a", "b", "c"):
+        w.register(eid, "box", {"n": 0})
+    w.register("actor", "agent", {})
+    w.on("add", lambda world, ev: world.entity(ev.target).__setitem__("n", 1))
+
+    def actor(ctx):
+        ctx.emit("add", "a")
+        ctx.emit("add", "a")  # touches a, but nothing changes
+        ctx.emit("add", "b")  # seq 3: a full snapshot
+        yield ctx.wait(0)
+
+    w.spawn("actor", actor)
+    w.run()
+    written = [[eid for eid, _ in r.states] for r in sink.records]
+    assert written == [["a"], [], ["a", "b", "c"]]
+
+
+def test_named_streams_do_not_depend_on_creation_order():
+    one, two = RngStreams(5), RngStreams(5)
+    x = one("alpha").random()
+    two("beta").random()
+    assert two("alpha").random() == x
+    state = one.state()
+    after = one("alpha").random()
+    one.restore(state)
+    assert one("alpha").random() == after
+
+
+def test_derived_seeds_are_stable_and_distinct():
+    seeds = derive_seeds(42, 5)
+    assert seeds == derive_seeds(42, 5)
+    assert len(set(seeds)) == 5
+    assert derive_seeds(42, 3) == seeds[:3]
+
+
+def test_negative_latency_is_refused():
+    with pytest.raises(ValueError, match="base must be >= 0"):
+        Channel(base=-1.0)
+
+
+def test_max_events_stops_exactly():
+    w = counting_world()
+
+    def actor(ctx):
+        while True:
+            ctx.emit("add", "b", {"k": 1})
+            yield ctx.wait(1)
+
+    w.spawn("actor", actor)
+    w.run(max_events=7)
+    assert w.seq == 7
+
+
+def test_interrupted_run_leaves_the_previous_file_intact(tmp_path):
+    from simulator.engine import CsvSink
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("previous complete run\n")
+    w = counting_world(sinks=[CsvSink(path)])
+
+    def actor(ctx):
+        ctx.emit("add", "a", {"k": 1})
+        yield ctx.wait(1)
+        ctx.emit("boom", "a")
+
+    w.on("boom", lambda world, ev: 1 / 0)
+    w.spawn("actor", actor)
+    with pytest.raises(ZeroDivisionError) as info:
+        w.run()
+    assert any("while applying event #3" in note for note in info.value.__notes__)
+    assert path.read_text() == "previous complete run\n"
+    assert list(tmp_path.iterdir()) == [path]
