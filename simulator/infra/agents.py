@@ -25,6 +25,7 @@ def citizen_state(spec: CitizenSpec) -> dict:
         "panic_step": spec.panic_step,
         "panic_decay": spec.panic_decay,
         "panic_surge": spec.panic_surge,
+        "panic_max": spec.panic_max,
         "rejections": 0,
     }
 
@@ -48,9 +49,10 @@ def citizen(ctx: ActorContext):
 
 
 def on_panic(w: World, ev: Event) -> None:
-    """`request_rejected` or `flood_warning`: the citizen's panic rises by one step."""
+    """`request_rejected` or `flood_warning`: the citizen's panic rises by one step, up to its
+    ceiling (panic saturates; without a ceiling rejections and demand feed each other forever)."""
     c = w.entity(ev.target)
-    c["panic"] = panic_now(c, w.now) + c["panic_step"]
+    c["panic"] = min(panic_now(c, w.now) + c["panic_step"], c["panic_max"])
     c["panic_at"] = w.now
     if ev.type == "request_rejected":
         c["rejections"] += 1

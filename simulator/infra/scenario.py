@@ -58,6 +58,7 @@ class CitizenSpec(Strict):
     panic_step: NonNegativeFloat = 0.5
     panic_decay: NonNegativeFloat = 0.2
     panic_surge: PositiveFloat = 2.0
+    panic_max: PositiveFloat = 3.0
     uses: list[Id] = Field(min_length=1)
 
 
