@@ -20,6 +20,12 @@ def _pyplot():
     return plt
 
 
+def _step(ax, rows: pd.DataFrame, column: str, end: float, colour: str) -> None:
+    """A state column as the step function it is, held until `end`."""
+    values = list(rows[column])
+    ax.step(list(rows["time"]) + [end], values + values[-1:], where="post", color=colour, lw=1.2)
+
+
 def timelines(
     states: pd.DataFrame,
     services: list[str],
@@ -36,25 +42,10 @@ def timelines(
     )
     for ax, service in zip(axes[:, 0], services, strict=True):
         rows = states[states["service_id"] == service].drop_duplicates("time", keep="last")
-        times = list(rows["time"]) + [end]
-        ax.step(
-            times,
-            list(rows["stress_level"]) + [rows["stress_level"].iloc[-1]],
-            where="post",
-            color="tab:red",
-            lw=1.2,
-            label="stress",
-        )
         ax.set_ylabel(service, rotation=0, ha="right", va="center", fontsize=9)
         right = ax.twinx()
-        right.step(
-            times,
-            list(rows["resource_level"]) + [rows["resource_level"].iloc[-1]],
-            where="post",
-            color="tab:blue",
-            lw=1.2,
-            label="resource",
-        )
+        _step(ax, rows, "stress_level", end, "tab:red")
+        _step(right, rows, "resource_level", end, "tab:blue")
         right.set_ylim(0, 1.05)
         right.tick_params(labelsize=7)
         ax.tick_params(labelsize=7)

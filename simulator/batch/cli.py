@@ -20,7 +20,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         grid = parse_grid(args.sweep) if args.sweep else {}
         if args.grid:
-            grid.update(load_grid(args.grid))
+            from_file = load_grid(args.grid)
+            twice = sorted(set(grid) & set(from_file))
+            if twice:
+                raise ValueError(f"{', '.join(twice)} given both by --sweep and in {args.grid}")
+            grid.update(from_file)
     except (ValueError, OSError) as exc:
         raise ScenarioError(f"sweep: {exc}") from None
     options = {"scheduler": args.scheduler} if args.scheduler else {}
