@@ -1,7 +1,8 @@
 """Batch results: one plain dict per task, plus table and file helpers.
 
 `duration` is wall-clock time, recorded for information only: determinism comparisons use
-`without_timing`, which drops it.
+`without_timing`, which drops it. pandas is imported only where a table is built, so worker
+processes that merely run tasks do not load it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Status = Literal["ok", "failed"]
 TIMING_KEYS = ("duration",)
@@ -44,6 +47,8 @@ def without_timing(results: Iterable[TaskResult]) -> list[dict[str, Any]]:
 def results_frame(results: Sequence[TaskResult]) -> pd.DataFrame:
     """One row per task: index, point, replication, seed, status, one column per override
     (dotted path) and per outcome, error, duration. Full params and tracebacks stay in JSON."""
+    import pandas as pd
+
     override_keys = list(dict.fromkeys(k for r in results for k in r["overrides"]))
     outcome_keys = list(dict.fromkeys(k for r in results for k in r["outcomes"]))
     clash = set(override_keys) & set(outcome_keys)

@@ -1,16 +1,21 @@
-"""Summaries of replications: mean and confidence interval per outcome and sweep point."""
+"""Summaries of replications: mean and confidence interval per outcome and sweep point.
+
+scipy and pandas are imported inside the functions: worker processes import this package to
+run tasks, and should not pay for libraries only the summaries need.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from .results import TaskResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Interval(NamedTuple):
@@ -32,6 +37,8 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> Interval:
     NaN values are dropped. With fewer than two values the bounds are NaN; with zero
     spread the interval collapses to the mean.
     """
+    from scipy import stats
+
     _check_confidence(confidence)
     x = np.asarray(list(values), dtype=float)
     x = x[~np.isnan(x)]
@@ -47,6 +54,8 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> Interval:
 
 def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> Interval:
     """Wilson score interval for a proportion `successes / n` (sensible near 0 and 1)."""
+    from scipy import stats
+
     _check_confidence(confidence)
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
@@ -74,6 +83,8 @@ def summarise(
     and get a Wilson interval instead of a Student-t one. Points whose runs all failed still
     appear, with n = 0.
     """
+    import pandas as pd
+
     proportions = set(proportions)
     if outcomes is None:
         outcomes = sorted({k for r in results for k in r["outcomes"]})

@@ -35,6 +35,7 @@ def run_outcomes(config: dict[str, Any], seed: int) -> dict[str, float]:
     out = {key: float(o[key]) for key in NUMERIC}
     out["cascade"] = float(o["cascade"])
     out["collapse"] = float(not o["recovered"])
-    out["first_failure_at"] = float("nan") if o["first_failure_at"] is None else float(o["first_failure_at"])
+    if o["first_failure_at"] is not None:  # left out rather than NaN, which never equals itself
+        out["first_failure_at"] = float(o["first_failure_at"])
     out["end_time"] = float(o["end_time"])
     return out

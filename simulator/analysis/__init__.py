@@ -1,0 +1,1 @@
+"""Post-hoc analysis of recorded runs: dependency graphs, cascades, attention, reports."""

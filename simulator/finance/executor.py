@@ -1,0 +1,352 @@
+"""The 6-phase executor: per trading day, analyze -> plan -> validate -> execute -> evaluate ->
+consolidate, each phase working through the services and ending in a checkpoint.
+
+The executor is the trader's actor. It only emits intents, waits and observes; the services'
+reducers answer into the trader's inbox, and `phase.complete` (applied by the trader's
+reducer) stores the phase's result and advances (cycle, phase). The loop reads its position
+from that state, so an executor started on a World restored from a checkpoint continues
+exactly where the original run was, and its checkpoints chain on from the restored one.
+
+Every request's chain of events ends with the reply to the trader, so once all replies are in,
+nothing the phase caused is still in flight: the checkpoint sees settled, plain-data state.
+Phase `p` of cycle `c` starts no earlier than simulation time `c + p/6` (a day per cycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+from ..engine import ActorContext
+from .book import ledger_gap
+from .checkpoints import Checkpoint, Provenance
+from .context import PHASES, SimulationContext
+from .errors import LedgerError
+from .money import affordable_qty, fee_cents, notional_cents, to_cents
+from .services import (
+    ACCOUNTS,
+    ACCT_CLEARING,
+    ACCT_TRADER,
+    BROKERAGE,
+    COMPLIANCE,
+    EXCHANGE,
+    PAYMENTS,
+    TRADER,
+)
+from .strategies import MarketView
+
+Steps = Generator[Any, Any, Any]
+ZERO_WAITS = 16  # zero-time waits before polling: chains of zero-latency events settle at once
+
+
+class PhaseExecutor:
+    """Runs the cycles of one SimulationContext as the trader's SimPy process."""
+
+    def __init__(
+        self,
+        ctx: SimulationContext,
+        provenance: Provenance,
+        on_checkpoint: Callable[[Checkpoint], None],
+        *,
+        resume_time: float = 0.0,
+        stop_after: int | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.market = ctx.market
+        self.config = ctx.config
+        self.provenance = provenance
+        self.on_checkpoint = on_checkpoint
+        self.resume_time = resume_time
+        self.stop_after = stop_after
+        self.taken = 0
+        self._seq = 0  # requests made in the current phase (request ids: cycle.phase.n)
+        ex = ctx.config.services.exchange
+        self.fee_rate = ex.fee_rate
+        self.min_fee = to_cents(ex.min_fee)
+        self.worst_slip = (ex.slippage_bps + ex.slippage_jitter_bps) / 1e4
+        self.handlers = (
+            self.analyze,
+            self.plan,
+            self.validate,
+            self.execute,
+            self.evaluate,
+            self.consolidate,
+        )
+
+    # -- the process ------------------------------------------------------------------------
+    def behaviour(self, actor: ActorContext) -> Steps:
+        if actor.now < self.resume_time:
+            yield actor.wait(self.resume_time - actor.now)
+        days = self.market.days
+        while actor.me["cycle"] < days:
+            cycle, phase = actor.me["cycle"], actor.me["phase"]
+            slot = cycle + phase / len(PHASES)
+            if actor.now < slot:
+                yield actor.wait(slot - actor.now)
+            self._seq = 0
+            result = yield from self.handlers[phase](actor, cycle)
+            actor.emit("phase.complete", TRADER, {"cycle": cycle, "phase": phase, "result": result})
+            yield from self._until(
+                actor, lambda c=cycle, p=phase: (actor.me["cycle"], actor.me["phase"]) != (c, p)
+            )
+            cp = self.provenance.take(cycle, PHASES[phase], self.market.date(cycle))
+            self.on_checkpoint(cp)
+            self.taken += 1
+            if self.stop_after is not None and self.taken >= self.stop_after:
+                return
+
+    def _until(self, actor: ActorContext, done: Callable[[], bool]) -> Steps:
+        waits = 0
+        while not done():
+            yield actor.wait(0.0 if waits < ZERO_WAITS else self.config.executor.poll)
+            waits += 1
+
+    def _ask(self, actor: ActorContext, requests: Sequence[tuple[str, str, dict[str, Any]]]) -> Steps:
+        """Emit requests, wait for every reply; returns the replies in request order."""
+        ids = []
+        cycle, phase = actor.me["cycle"], actor.me["phase"]
+        for event_type, target, payload in requests:
+            self._seq += 1
+            rid = f"{cycle}.{phase}.{self._seq}"
+            ids.append(rid)
+            actor.emit(event_type, target, {**payload, "request_id": rid})
+        yield from self._until(actor, lambda: all(r in actor.me["inbox"] for r in ids))
+        inbox = actor.me["inbox"]
+        return [inbox[r] for r in ids]
+
+    def _cash(self, obs: dict[str, dict[str, Any]]) -> tuple[int, int]:
+        """(bank cash, free brokerage cash) from an observation of both accounts."""
+        brk = obs[BROKERAGE]
+        return obs[ACCT_TRADER]["balance"], brk["balance"] - brk["reserved"]
+
+    # -- phases -----------------------------------------------------------------------------
+    def analyze(self, actor: ActorContext, cycle: int) -> Steps:
+        """Open the day, value the book at the open, ask the strategy for target weights."""
+        day = self.market.index(cycle)
+        (quote,) = yield from self._ask(actor, [("market.open", EXCHANGE, {"day": day})])
+        opens = quote["prices"]
+        obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
+        positions = obs[BROKERAGE]["positions"]
+        cash = obs[ACCT_TRADER]["balance"] + obs[BROKERAGE]["balance"]
+        equity = cash + sum(positions[s] * opens[s] * 100 for s in self.market.symbols)
+        current = {
+            s: (positions[s] * opens[s] * 100 / equity if equity > 0 else 0.0) for s in self.market.symbols
+        }
+        targets = self.ctx.profile.apply(self.ctx.strategy.weights(MarketView(self.market, day), current))
+        if not self.config.services.exchange.allow_short:
+            targets = {s: max(0.0, w) for s, w in targets.items()}
+        return {
+            "date": quote["date"],
+            "open": opens,
+            "equity": equity / 100,
+            "current": current,
+            "targets": targets,
+        }
+
+    def plan(self, actor: ActorContext, cycle: int) -> Steps:
+        """Turn target weights into orders (sells first), skipping moves inside the band."""
+        a = actor.me["work"]["analyze"]
+        book = actor.me["book"]
+        band = self.ctx.profile.rebalance_band
+        ex = self.config.executor
+        orders: list[dict[str, Any]] = []
+        for s in self.market.symbols:
+            price, target, now = a["open"][s], a["targets"][s], a["current"][s]
+            held = book[s]["qty"]
+            want = int(target * a["equity"] / price)
+            if want == held or (target != 0.0 and abs(target - now) < band):
+                continue
+            side = "buy" if want > held else "sell"
+            order: dict[str, Any] = {
+                "id": f"{cycle}.{len(orders)}",
+                "symbol": s,
+                "side": side,
+                "qty": abs(want - held),
+                "type": ex.order_type,
+                "limit": None,
+            }
+            if ex.order_type == "limit":
+                offset = ex.limit_offset_bps / 1e4
+                order["limit"] = round(price * (1 + offset if side == "buy" else 1 - offset), 6)
+            order["amount"] = notional_cents(price, order["qty"])
+            orders.append(order)
+        orders.sort(key=lambda o: o["side"] != "sell")
+        yield from ()  # a phase is a generator, even one that needs no service
+        return {"orders": orders}
+
+    def validate(self, actor: ActorContext, cycle: int) -> Steps:
+        """Compliance approves or denies each planned order."""
+        orders = actor.me["work"]["plan"]["orders"]
+        venue = self.config.services.exchange.venue
+        requests = [
+            (
+                "compliance.check",
+                COMPLIANCE,
+                {
+                    "action": {
+                        "kind": "order",
+                        "symbol": o["symbol"],
+                        "side": o["side"],
+                        "qty": o["qty"],
+                        "amount": o["amount"],
+                        "counterparty": venue,
+                    }
+                },
+            )
+            for o in orders
+        ]
+        replies = (yield from self._ask(actor, requests)) if requests else []
+        decided = list(zip(orders, replies, strict=True))
+        return {
+            "approved": [o["id"] for o, r in decided if r["approved"]],
+            "denied": [{"id": o["id"], "reason": r["reason"]} for o, r in decided if not r["approved"]],
+        }
+
+    def _order(self, o: dict[str, Any], qty: int) -> tuple[str, str, dict[str, Any]]:
+        body = {
+            "account": BROKERAGE,
+            "symbol": o["symbol"],
+            "side": o["side"],
+            "qty": qty,
+            "type": o["type"],
+            "limit": o["limit"],
+        }
+        return ("exchange.order", EXCHANGE, body)
+
+    def _buy_price(self, o: dict[str, Any], open_price: float) -> float:
+        worst = open_price * (1.0 + self.worst_slip)
+        return min(worst, o["limit"]) if o["type"] == "limit" else worst
+
+    def _fund(self, actor: ActorContext, need: int, bank_cash: int) -> Steps:
+        """Move `need` cents from the bank to the brokerage through a payment intent."""
+        pay = self.ctx.services.payments
+        amount = min(need, int((bank_cash - pay.fee_fixed) / (1.0 + self.config.services.payments.fee_rate)))
+        while amount > 0 and amount + pay.fee(amount) > bank_cash:
+            amount -= 1
+        if amount <= 0:
+            return {"ok": False, "amount": 0, "reason": "no cash at the bank"}
+        (result,) = yield from self._ask(
+            actor,
+            [
+                (
+                    "payment.create",
+                    PAYMENTS,
+                    {"amount": amount, "from": ACCT_TRADER, "to": ACCT_CLEARING, "beneficiary": BROKERAGE},
+                )
+            ],
+        )
+        return {k: result[k] for k in ("ok", "amount", "fee", "intent_id", "reason")}
+
+    def execute(self, actor: ActorContext, cycle: int) -> Steps:
+        """Sell, fund the buys through a payment if the brokerage lacks cash, then buy."""
+        work = actor.me["work"]
+        approved = set(work["validate"]["approved"])
+        orders = [o for o in work["plan"]["orders"] if o["id"] in approved]
+        opens = work["analyze"]["open"]
+        sells = [o for o in orders if o["side"] == "sell"]
+        buys = [o for o in orders if o["side"] == "buy"]
+        results: list[dict[str, Any]] = []
+        if sells:
+            results += yield from self._ask(actor, [self._order(o, o["qty"]) for o in sells])
+        funding = None
+        skipped = []
+        if buys:
+            obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
+            bank_cash, free = self._cash(obs)
+            need = 0
+            for o in buys:
+                n = notional_cents(self._buy_price(o, opens[o["symbol"]]), o["qty"])
+                need += n + fee_cents(n, self.fee_rate, self.min_fee)
+            if need > free:
+                funding = yield from self._fund(actor, need - free, bank_cash)
+                obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
+                _, free = self._cash(obs)
+            requests = []
+            for o in buys:
+                price = self._buy_price(o, opens[o["symbol"]])
+                qty = min(o["qty"], affordable_qty(free, price, self.fee_rate, self.min_fee))
+                if qty <= 0:
+                    skipped.append({"id": o["id"], "reason": "not enough cash"})
+                    continue
+                n = notional_cents(price, qty)
+                free -= n + fee_cents(n, self.fee_rate, self.min_fee)
+                requests.append(self._order(o, qty))
+            if requests:
+                results += yield from self._ask(actor, requests)
+        fills = [r for r in results if r["status"] == "filled"]
+        return {
+            "fills": [{k: r[k] for k in ("id", "symbol", "side", "qty", "price", "fee")} for r in fills],
+            "rejected": [
+                {"symbol": r["symbol"], "side": r["side"], "reason": r["reason"]}
+                for r in results
+                if r["status"] != "filled"
+            ],
+            "skipped": skipped,
+            "funding": funding,
+        }
+
+    def evaluate(self, actor: ActorContext, cycle: int) -> Steps:
+        """Close the day, mark the book to the close, check that no money was created or lost."""
+        (quote,) = yield from self._ask(
+            actor, [("market.close", EXCHANGE, {"day": self.market.index(cycle)})]
+        )
+        closes = quote["prices"]
+        obs = yield actor.observe([*ACCOUNTS, BROKERAGE])
+        me = actor.me
+        brk = obs[BROKERAGE]
+        cash = obs[ACCT_TRADER]["balance"] + brk["balance"]
+        book = me["book"]
+        value = sum(brk["positions"][s] * closes[s] * 100 for s in self.market.symbols)
+        cost = sum(book[s]["cost"] for s in self.market.symbols)
+        gap = ledger_gap(me, cash)
+        bank_total = sum(obs[a]["balance"] for a in ACCOUNTS)
+        problems = []
+        if gap:
+            problems.append(f"cash + cost basis is off by {gap} cents from initial + realised - fees")
+        for s in self.market.symbols:
+            if book[s]["qty"] != brk["positions"][s]:
+                problems.append(
+                    f"{s}: the trader's book holds {book[s]['qty']}, the exchange {brk['positions'][s]}"
+                )
+        if obs[ACCT_CLEARING]["balance"] != brk["balance"]:
+            problems.append(
+                f"clearing account {obs[ACCT_CLEARING]['balance']} != brokerage cash {brk['balance']}"
+            )
+        if bank_total != me["initial"]:
+            problems.append(f"money in the bank {bank_total} != initial {me['initial']}")
+        if problems and self.config.executor.strict:
+            raise LedgerError(f"cycle {cycle} ({quote['date']}): " + "; ".join(problems))
+        capital = (cash + value) / 100
+        prev = me["capital"]
+        return {
+            "date": quote["date"],
+            "close": closes,
+            "cash": cash,
+            "market_value": value / 100,
+            "unrealised": (value - cost) / 100,
+            "capital": capital,
+            "return": capital / prev - 1.0 if prev > 0 else 0.0,
+            "gap": gap,
+            "problems": problems,
+        }
+
+    def consolidate(self, actor: ActorContext, cycle: int) -> Steps:
+        """Sweep idle brokerage cash back to the bank; record the cycle's return and capital."""
+        swept = 0
+        if self.config.executor.sweep:
+            obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
+            _, free = self._cash(obs)
+            if free > 0:
+                (result,) = yield from self._ask(
+                    actor,
+                    [
+                        (
+                            "exchange.withdraw",
+                            EXCHANGE,
+                            {"account": BROKERAGE, "amount": free, "to": ACCT_TRADER},
+                        )
+                    ],
+                )
+                swept = free if result["ok"] else 0
+        ev = actor.me["work"]["evaluate"]
+        return {"phase_return": ev["return"], "capital": ev["capital"], "swept": swept}

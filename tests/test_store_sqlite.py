@@ -1,0 +1,132 @@
+"""The SQLite store: WAL mode, the seed's tables and indexes, CRUD, batched checkpoints,
+readers alongside a writer."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from simulator.store import TABLES, Store, StoreError
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "sim.sqlite") as s:
+        yield s
+
+
+def _row(sid: str, i: int, parent: str | None) -> tuple:
+    return (f"{sid}:{i:06d}", sid, "analyze", i, i // 6, "2020-01-02", i / 6, f"h{i}", parent, f'{{"i":{i}}}')
+
+
+def test_wal_mode_tables_and_indexes(store):
+    assert store.journal_mode == "wal"
+    names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert set(TABLES) <= names
+    indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"idx_checkpoints_sim", "idx_events_correlation"} <= indexes
+    cols = {r[1] for r in store.conn.execute("PRAGMA table_info(checkpoints)")}
+    assert {"simulation_id", "phase", "phase_index", "state_hash", "parent_hash", "data"} <= cols
+
+
+def test_tournaments_strategies_simulations(store):
+    tid = store.create_tournament("cup", {"format": "round_robin"})
+    assert tid == "tour-000001"
+    assert store.create_tournament("cup2", {}) == "tour-000002"
+    store.update_tournament_status(tid, "running")
+    t = store.get_tournament(tid)
+    assert t["status"] == "running" and t["config"] == {"format": "round_robin"} and t["started_at"]
+    with pytest.raises(StoreError, match="not one of"):
+        store.update_tournament_status(tid, "exploded")
+    with pytest.raises(StoreError, match="unknown tournament 'nope'"):
+        store.get_tournament("nope")
+
+    sid = store.register_strategy("momentum", "1.0.0", {"lookback": 20}, "desc")
+    assert sid == "momentum@1.0.0"
+    assert store.register_strategy("momentum", "1.0.0", {"lookback": 20}) == sid  # idempotent
+    with pytest.raises(StoreError, match="already registered with other parameters"):
+        store.register_strategy("momentum", "1.0.0", {"lookback": 30})
+    store.register_strategy("momentum", "1.1.0", {"lookback": 30})
+    assert [s["version"] for s in store.list_strategies("momentum")] == ["1.0.0", "1.1.0"]
+    assert store.get_strategy(sid)["parameters"] == {"lookback": 20}
+
+    sim = store.create_simulation({"a": 1}, 1000.0, name="x", seed=3, strategy_id=sid, tournament_id=tid)
+    assert sim == "sim-000001"
+    assert store.get_simulation(sim)["status"] == "running"
+    store.update_simulation(
+        sim, status="completed", final_capital=1100.0, result={"roi": 0.1}, chain_head="ab"
+    )
+    got = store.get_simulation(sim)
+    assert (got["status"], got["final_capital"], got["result"], got["chain_head"]) == (
+        "completed",
+        1100.0,
+        {"roi": 0.1},
+        "ab",
+    )
+    assert [s["id"] for s in store.list_simulations(tid)] == [sim]
+
+
+def test_checkpoint_writer_batches_and_lookup(store):
+    sid = store.create_simulation({}, 1.0)
+    writer = store.checkpoint_writer(sid, batch=4)
+    parent = None
+    for i in range(10):
+        writer.add(_row(sid, i, parent))
+        parent = f"h{i}"
+        # whole batches only: the table always holds a prefix
+        assert store.count_checkpoints(sid) == (i + 1) // 4 * 4
+    writer.close()
+    assert store.count_checkpoints(sid) == 10
+    assert store.get_checkpoint_chain(sid) == [f"h{i}" for i in range(10)]
+    assert store.get_checkpoint(sid, 3).state_hash == "h3"
+    assert store.get_checkpoint(sid, "7").phase_index == 7
+    assert store.get_checkpoint(sid, -1).phase_index == 9
+    assert store.get_checkpoint(sid, f"{sid}:000005").payload() == {"i": 5}
+    assert [c.phase_index for c in store.get_checkpoints(sid, 2, 5)] == [2, 3, 4]
+    with pytest.raises(StoreError, match="has no checkpoint 42"):
+        store.get_checkpoint(sid, 42)
+    with pytest.raises(sqlite3.IntegrityError):  # (simulation, index) is unique
+        store.save_checkpoints([_row(sid, 3, "h2")])
+    assert store.count_checkpoints(sid) == 10  # the failed batch left nothing behind
+
+
+def test_reader_sees_committed_prefix_while_writer_holds_more(tmp_path):
+    path = tmp_path / "live.sqlite"
+    with Store(path) as writer_store:
+        sid = writer_store.create_simulation({}, 1.0)
+        writer = writer_store.checkpoint_writer(sid, batch=3)
+        with Store.reader(path) as reader:
+            for i in range(7):
+                writer.add(_row(sid, i, None))
+                assert reader.count_checkpoints(sid) == (i + 1) // 3 * 3
+            writer.flush()
+            assert reader.get_checkpoint_chain(sid)[-1] == "h6"
+            with pytest.raises(sqlite3.OperationalError):
+                reader.conn.execute("DELETE FROM checkpoints")
+
+
+def test_standings_and_events(store):
+    tid = store.create_tournament("cup", {})
+    store.register_strategy("a", "1", {})
+    store.register_strategy("b", "1", {})
+    with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
+        store.update_standings(tid, "ghost@1", won=True, roi=0.0, sharpe=0.0, score=0.0)
+    store.update_standings(tid, "a@1", won=True, roi=0.1, sharpe=1.0, score=10.0)
+    store.update_standings(tid, "b@1", won=False, roi=-0.1, sharpe=-1.0, score=-5.0)
+    store.update_standings(tid, "b@1", won=True, roi=0.3, sharpe=2.0, score=20.0)
+    table = store.get_standings(tid)
+    assert [(s["strategy_id"], s["rank"], s["wins"], s["losses"]) for s in table] == [
+        ("b@1", 1, 1, 1),
+        ("a@1", 2, 1, 0),
+    ]
+    assert table[0]["total_roi"] == pytest.approx(0.2)
+    store.log_event("sim-1", "phase_complete", "analyze", {"x": 1})
+    store.log_event("sim-1", "error", "plan", {"y": 2})
+    store.log_event("sim-2", "other", "x", {})
+    assert [e["event_type"] for e in store.get_events("sim-1")] == ["phase_complete", "error"]
+
+
+def test_reader_of_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no store at"):
+        Store.reader(tmp_path / "missing.sqlite")
