@@ -218,3 +218,22 @@ def test_interrupted_run_leaves_the_previous_file_intact(tmp_path):
     assert any("while applying event #3" in note for note in info.value.__notes__)
     assert path.read_text() == "previous complete run\n"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_resumed_chain_continues_exactly():
+    from simulator.engine import HashChain
+
+    full = HashChain(b"header\n")
+    for part in (b"a\n", b"b\n", b"c\n"):
+        full.extend(part)
+    half = HashChain(b"header\n")
+    half.extend(b"a\n")
+    resumed = HashChain.resume(half.head, half.count)
+    resumed.extend(b"b\n")
+    resumed.extend(b"c\n")
+    assert (resumed.head, resumed.count) == (full.head, full.count)
+
+
+def test_world_can_start_at_a_later_time():
+    w = World(seed=1, initial_time=10.0)
+    assert w.now == 10.0

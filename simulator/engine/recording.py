@@ -98,6 +98,14 @@ class HashChain:
         self._head = hashlib.sha256(header).digest()
         self.count = 0
 
+    @classmethod
+    def resume(cls, head: str, count: int) -> HashChain:
+        """The chain continued from a checkpointed head and record count."""
+        chain = cls(b"")
+        chain._head = bytes.fromhex(head)
+        chain.count = count
+        return chain
+
     def extend(self, data: bytes) -> None:
         self._head = hashlib.sha256(self._head + data).digest()
         self.count += 1

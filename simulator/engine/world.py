@@ -107,8 +107,9 @@ class World:
         latency: LatencyModel | None = None,
         layout: RecordLayout | None = None,
         sinks: Sequence[Sink] = (),
+        initial_time: float = 0.0,
     ) -> None:
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time)
         self.seed = int(seed)
         self.rng = RngStreams(seed)
         self.latency = latency or LatencyModel()

@@ -126,14 +126,6 @@ class Provenance:
         return cp
 
 
-class ResumedChain(HashChain):
-    """The World's record chain continued from a checkpointed head and count."""
-
-    def __init__(self, head: str, count: int) -> None:  # noqa: D107 - no header: it resumes
-        self._head = bytes.fromhex(head)
-        self.count = count
-
-
 def restore_world(
     world: World, checkpoints: Iterable[Mapping[str, Any]], log_fields: Mapping[str, tuple[str, ...]]
 ) -> dict[str, Any]:
@@ -174,5 +166,5 @@ def restore_world(
             raise FinanceError(
                 f"checkpoint {last['index']}: recorded without the event chain; set record_events false"
             )
-        world.chain = ResumedChain(kernel["chain"], kernel["records"])
+        world.chain = HashChain.resume(kernel["chain"], kernel["records"])
     return dict(last)
