@@ -11,9 +11,16 @@ from pathlib import Path
 from .scenario import ScenarioError
 
 EPILOG = """examples:
-  simulator run scenarios/flood_overload.yaml            trace + results/metrics.csv
+  simulator run scenarios/flood_overload.yaml            trace + results/metrics.csv + summary.json
   simulator run scenarios/flood_city.yaml --out results/city --quiet
+  simulator report results/city                          failure_analysis.md + plots for a run
   simulator verify results/                              re-run and compare record by record
+  simulator batch scenarios/flood_overload.yaml -n 50 --sweep policy.intervention_delay=0,4,8 \\
+      --backend processes
+  simulator finance-run scenarios/finance_momentum.yaml  strategy over S&P 500 history, SQLite checkpoints
+  simulator replay sim-000001 --from 40                  replay from a checkpoint, validate the chain
+
+Run `simulator COMMAND --help` for each command's options.
 """
 
 

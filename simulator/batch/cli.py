@@ -53,7 +53,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def register_cli(sub, commands) -> None:
     p = sub.add_parser(
         "batch",
-        help="replications or a parameter sweep, with 95% confidence intervals",
+        help="replications or a parameter sweep, with 95%% confidence intervals",
         description="Run N replications of a scenario (seeds derived up front from the master seed, "
         "so results never depend on the backend or worker count), optionally at every point of a "
         "Cartesian sweep. Failed runs are recorded with their traceback; the rest go on.",
