@@ -237,3 +237,21 @@ def test_resumed_chain_continues_exactly():
 def test_world_can_start_at_a_later_time():
     w = World(seed=1, initial_time=10.0)
     assert w.now == 10.0
+
+
+def test_congestion_is_counted_per_channel():
+    a, b = Channel(congestion=1.0), Channel(congestion=1.0)
+    latency = LatencyModel({("agent", "box", "add"): a, ("agent", "box", "poke"): b})
+    sink = MemorySink()
+    w = counting_world(sinks=[sink], latency=latency)
+    w.on("poke", lambda world, ev: world.entity(ev.target).__setitem__("n", -1))
+
+    def actor(ctx):
+        ctx.emit("add", "b", {"k": 1})  # first on its channel: no wait
+        ctx.emit("poke", "b")  # first on ITS channel too: no wait
+        ctx.emit("add", "b", {"k": 1})  # one already in flight on `a`: waits 1
+        yield ctx.wait(0)
+
+    w.spawn("actor", actor)
+    w.run()
+    assert [(r.type, r.time) for r in sink.records] == [("add", 0.0), ("poke", 0.0), ("add", 1.0)]

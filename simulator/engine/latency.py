@@ -11,9 +11,12 @@ Distribution = Literal["fixed", "exponential", "uniform", "normal", "lognormal"]
 ANY = "*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Channel:
     """delay = base + a draw from `dist` (with `scale`) + `congestion` x events in flight.
+
+    Channels compare by identity: two channels with equal settings still count their
+    events in flight separately.
 
     - fixed: no draw; exponential: mean `scale`; uniform: [0, scale);
     - normal: |N(0, scale)|; lognormal: exp(N(0, scale)) - 1, a heavy right tail.
