@@ -66,3 +66,8 @@ def test_failed_run_keeps_the_previous_complete_output(tmp_path, flood_overload_
     assert main(["run", str(bad), "--out", str(out), "--quiet"]) == 2
     assert (out / "metrics.csv").read_bytes() == before
     assert not any(p.name.endswith(".partial") for p in out.iterdir())
+
+
+def test_a_finance_config_given_to_run_points_to_finance_run(tmp_path, capsys):
+    assert main(["run", str(SCENARIOS / "finance_momentum.yaml"), "--out", str(tmp_path / "r")]) == 2
+    assert "simulator finance-run" in capsys.readouterr().err

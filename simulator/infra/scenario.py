@@ -168,6 +168,8 @@ def check_references(s: InfraScenario, source: str) -> None:
 
 def load_scenario(path: str, overrides: dict | None = None) -> InfraScenario:
     data = load_yaml(path)
+    if "strategy" in data or "initial_capital" in data:
+        raise ScenarioError(f"{path}: this is a finance config; run it with `simulator finance-run {path}`")
     if overrides:
         from ..scenario import set_dotted
 
