@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -58,7 +59,7 @@ def _bars(symbol: str, source: str, dates: np.ndarray, ohlcv: Sequence[np.ndarra
 # -- arch ------------------------------------------------------------------------------------
 def _arch_ohlc(module: str) -> Callable[[], tuple[np.ndarray, list[np.ndarray]]]:
     def load() -> tuple[np.ndarray, list[np.ndarray]]:
-        frame = __import__(f"arch.data.{module}", fromlist=["load"]).load()
+        frame = importlib.import_module(f"arch.data.{module}").load()
         return frame.index.values, [frame[c].to_numpy() for c in ("Open", "High", "Low", "Close", "Volume")]
 
     return load
@@ -68,7 +69,7 @@ def _arch_close(module: str, column: str) -> Callable[[], tuple[np.ndarray, list
     """A single daily price series: open = high = low = close, no volume."""
 
     def load() -> tuple[np.ndarray, list[np.ndarray]]:
-        series = __import__(f"arch.data.{module}", fromlist=["load"]).load()[column].dropna()
+        series = importlib.import_module(f"arch.data.{module}").load()[column].dropna()
         values = series.to_numpy()
         return series.index.values, [values, values, values, values, np.zeros(len(values))]
 
