@@ -44,6 +44,11 @@ def reply(source: str, target: str, type: str, payload: dict[str, Any]) -> Event
     return Event(type, source, target, payload)
 
 
+def bank_transfer(source: str, ref: str, legs: list[list[Any]], reply: str) -> Event:
+    """Ask the bank to move `legs` ([from, to, cents] each) atomically; it answers `reply`."""
+    return Event("bank.transfer", source, BANK, {"ref": ref, "legs": legs, "reply": reply})
+
+
 def next_id(state: dict[str, Any], counter: str, prefix: str) -> str:
     state[counter] += 1
     return f"{prefix}-{state[counter]:06d}"

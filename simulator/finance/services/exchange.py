@@ -27,6 +27,7 @@ from .common import (
     BANK,
     EXCHANGE,
     admit,
+    bank_transfer,
     dollars,
     new_bucket,
     next_id,
@@ -240,14 +241,7 @@ class Exchange:
         )
         if fee:
             legs.append([ACCT_CLEARING, ACCT_FEES_EXCHANGE, fee])
-        return [
-            Event(
-                "bank.transfer",
-                EXCHANGE,
-                BANK,
-                {"ref": order["id"], "legs": legs, "reply": "exchange.settled"},
-            )
-        ]
+        return [bank_transfer(EXCHANGE, order["id"], legs, "exchange.settled")]
 
     def on_settled(self, world: World, event: Event) -> Iterable[Event]:
         p = event.payload

@@ -15,7 +15,16 @@ from typing import Any
 from ...engine import Event, World
 from ..config import PaymentsConfig
 from ..money import to_cents
-from .common import ACCT_FEES_PAYMENTS, BANK, EXCHANGE, PAYMENTS, admit, new_bucket, next_id, reply
+from .common import (
+    ACCT_FEES_PAYMENTS,
+    EXCHANGE,
+    PAYMENTS,
+    admit,
+    bank_transfer,
+    new_bucket,
+    next_id,
+    reply,
+)
 
 
 class Payments:
@@ -104,14 +113,7 @@ class Payments:
         legs = [[intent["from"], intent["to"], amount]]
         if intent["fee"]:
             legs.append([intent["from"], ACCT_FEES_PAYMENTS, intent["fee"]])
-        return [
-            Event(
-                "bank.transfer",
-                PAYMENTS,
-                BANK,
-                {"ref": intent["id"], "legs": legs, "reply": "payment.settled"},
-            )
-        ]
+        return [bank_transfer(PAYMENTS, intent["id"], legs, "payment.settled")]
 
     def on_settled(self, world: World, event: Event) -> Iterable[Event]:
         p = event.payload
@@ -139,14 +141,7 @@ class Payments:
         legs = [[intent["to"], intent["from"], intent["amount"]]]
         if intent["fee"]:
             legs.append([ACCT_FEES_PAYMENTS, intent["from"], intent["fee"]])
-        return [
-            Event(
-                "bank.transfer",
-                PAYMENTS,
-                BANK,
-                {"ref": intent["id"], "legs": legs, "reply": "payment.refunded"},
-            )
-        ]
+        return [bank_transfer(PAYMENTS, intent["id"], legs, "payment.refunded")]
 
     def on_refunded(self, world: World, event: Event) -> Iterable[Event]:
         p = event.payload
