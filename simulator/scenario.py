@@ -71,18 +71,27 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
     return f"{path}: {first['msg']} (got {first.get('input')!r})"
 
 
-def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_yaml(
+    path: str | os.PathLike[str],
+    what: str = "scenario",
+    error: type[ValueError] = ScenarioError,
+    allow_empty: bool = False,
+) -> dict[str, Any]:
+    """The top-level mapping of a YAML file; `error` (one line naming the file) otherwise.
+    With `allow_empty`, an empty file is an empty mapping (every value at its default)."""
     p = Path(path)
     if not p.is_file():
-        raise ScenarioError(f"{p}: no such scenario file")
+        raise error(f"{p}: no such {what} file")
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        where = f"{p}:{mark.line + 1}" if mark else str(p)
+        raise error(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None and allow_empty:
+        return {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"{p}: a scenario must be a mapping of keys, got {type(data).__name__}")
+        raise error(f"{p}: expected a mapping at the top level, got {type(data).__name__}")
     return data
 
 

@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..scenario import load_yaml
 from .errors import ConfigError, one_line
 from .market import ARCH_SERIES, Bars, MarketData, load_arch, load_csv
 from .strategies import RISK_PROFILES, STRATEGIES, make_strategy
@@ -194,20 +194,7 @@ def parse_config(data: dict[str, Any] | None, base_dir: str | Path | None = None
 
 def read_config(path: str | Path) -> dict[str, Any]:
     """The raw mapping of a YAML config file (validate it with `parse_config`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    return data
+    return load_yaml(path, "config", ConfigError, allow_empty=True)
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> FinanceConfig:
