@@ -7,32 +7,61 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from ..engine import CallbackSink, CsvSink, MemorySink, Record, records_from_file
+from ..engine import CsvSink, MemorySink, Record, World, records_from_file
 from ..runs import versions, write_json
 from .build import build_world
 from .outcomes import outcomes
 from .scenario import InfraScenario, parse_scenario
 
 
-def trace_line(w, record: Record) -> str:
-    """Logical time, event, source -> target, then post-event state of services and agents."""
-    parts = [
-        f"t={record.time:8.3f} #{record.seq:<5} {record.type:<21} {record.source:>14} -> {record.target:<14}"
-    ]
-    for eid, kind in w.kinds.items():
-        s = w.entities[eid]
-        if kind == "service":
+class Trace:
+    """A sink printing each applied event: logical time, event, source -> target, then the
+    post-event state of services and agents (agent kinds with many members are counted)."""
+
+    wants_records = True
+
+    def __init__(self, world: World, stream: TextIO, max_shown: int = 12) -> None:
+        self.world, self.stream = world, stream
+        by_kind: dict[str, list[str]] = {}
+        for eid, kind in world.kinds.items():
+            by_kind.setdefault(kind, []).append(eid)
+        self.services = by_kind.get("service", [])
+        self.citizens = by_kind.get("citizen", [])
+        self.policies = by_kind.get("policy", [])
+        self.max_shown = max_shown
+
+    def open(self, header: bytes) -> None:
+        pass
+
+    def close(self, ok: bool) -> None:
+        pass
+
+    def write(self, record: Record, data: bytes) -> None:
+        print(self.line(record), file=self.stream)
+
+    def line(self, record: Record) -> str:
+        e = self.world.entities
+        r = record
+        parts = [f"t={r.time:8.3f} #{r.seq:<5} {r.type:<21} {r.source:>14} -> {r.target:<14}"]
+        for sid in self.services[: self.max_shown]:
+            s = e[sid]
             parts.append(
-                f"{eid} {s['status']:<10} stress={s['stress_level']:.2f} "
+                f"{sid} {s['status']:<10} stress={s['stress_level']:.2f} "
                 f"res={s['resource_level']:.2f} q={s['queue']}"
             )
-        elif kind == "citizen":
-            parts.append(f"{eid} panic={s['panic']:.2f}")
-        elif kind == "policy":
+        if len(self.citizens) <= self.max_shown:
+            parts += [f"{cid} panic={e[cid]['panic']:.2f}" for cid in self.citizens]
+        for pid in self.policies:
+            p = e[pid]
             parts.append(
-                f"{eid} budget={s['budget']:.2f} known_bad={sum(v != 'ok' for v in s['known'].values())}"
+                f"{pid} budget={p['budget']:.2f} known_bad={sum(v != 'ok' for v in p['known'].values())}"
             )
-    return " | ".join(parts)
+        hidden = max(len(self.services) - self.max_shown, 0) + (
+            len(self.citizens) if len(self.citizens) > self.max_shown else 0
+        )
+        if hidden:
+            parts.append(f"(+{hidden:,} entities not shown)")
+        return " | ".join(parts)
 
 
 def run_scenario(
@@ -49,11 +78,9 @@ def run_scenario(
     sinks: list = []
     if scenario.recording.mode != "off":
         sinks.append(CsvSink(out / "metrics.csv"))
-    world_box: list = []
-    if show_trace:
-        sinks.append(CallbackSink(lambda rec, _d: print(trace_line(world_box[0], rec), file=stream)))
     w = build_world(scenario, sinks)
-    world_box.append(w)
+    if show_trace:
+        w.sinks.append(Trace(w, stream))
     bar = None
     tick: Callable[[float], None] | None = None
     if scenario.until and not quiet and not show_trace and progress is not False:
@@ -64,6 +91,7 @@ def run_scenario(
             unit="t",
             desc=scenario.name,
             file=sys.stderr,
+            disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
             bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} [{elapsed}<{remaining}] {postfix}",
         )
 
