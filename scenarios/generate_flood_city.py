@@ -205,7 +205,7 @@ def city(districts: int, citizens: int, name: str = "flood_city", until: float =
         ),
         "seed": 7,
         "until": until,
-        "recording": {"mode": "changed", "snapshot_every": 10000, "trace": False},
+        "recording": {"mode": "changed", "snapshot_every": 10000, "trace": False, "background": True},
         "latency": {
             "default": {"base": 0.0},
             "channels": [

@@ -38,31 +38,34 @@ def fmt_payload(payload: dict[str, Any]) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def row_formatter(fields: tuple[str, ...], sample: dict[str, Any]) -> Callable[[str, dict], str]:
-    """A compiled `entity_id,field,...` formatter for states shaped like `sample`.
+SCALARS = (float, int, str, bool, type(None))
+
+
+def row_formatter(sample: tuple[Any, ...]) -> Callable[[str, tuple], str]:
+    """A compiled `entity_id,value,...` formatter for value tuples shaped like `sample`.
 
     Each cell's format is fixed from the sample's value type (floats as `%.10g`, ints and
-    strings as text, anything else through `fmt`), so a row costs one f-string. A state whose
-    values do not fit (None where a number was) is formatted cell by cell with `fmt`.
+    strings as text, anything else through `fmt`), so a row costs one f-string. Values that
+    do not fit (None where a number was) are formatted cell by cell with `fmt`.
     """
     cells = []
-    for name in fields:
-        kind = sample[name].__class__
+    for i, value in enumerate(sample):
+        kind = value.__class__
         if kind is float:
-            cells.append(f"{{s[{name!r}]:.10g}}")
+            cells.append(f"{{v[{i}]:.10g}}")
         elif kind is int or kind is str:
-            cells.append(f"{{s[{name!r}]}}")
+            cells.append(f"{{v[{i}]}}")
         else:
-            cells.append(f"{{_fmt(s[{name!r}])}}")
+            cells.append(f"{{_fmt(v[{i}])}}")
     namespace: dict[str, Any] = {"_fmt": fmt}
-    exec(f'def fast(eid, s):\n    return f"{{eid}},{",".join(cells)}"', namespace)  # noqa: S102
+    exec(f'def fast(eid, v):\n    return f"{{eid}},{",".join(cells)}"', namespace)  # noqa: S102
     fast = namespace["fast"]
 
-    def row(eid: str, s: dict) -> str:
+    def row(eid: str, values: tuple) -> str:
         try:
-            return fast(eid, s)
+            return fast(eid, values)
         except (TypeError, ValueError):
-            return eid + "," + ",".join([fmt(s[f]) for f in fields])
+            return eid + "," + ",".join([fmt(v) for v in values])
 
     return row
 
@@ -73,7 +76,8 @@ class RecordLayout:
 
     Columns: time, event_type, source, <id_column>, <fields...>, seq, target, cause, payload.
     `mode="all"` writes every recorded entity after each event; `mode="changed"` writes only
-    the entities whose row changed, plus a full snapshot every `snapshot_every` records.
+    the entities whose values changed, plus a full snapshot every `snapshot_every` records.
+    Recorded fields hold scalars: numbers, text, booleans or None.
     """
 
     kinds: tuple[str, ...]

@@ -9,18 +9,19 @@ each carrying the applied event as its cause.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Generator, Iterable, Sequence
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import simpy
 from simpy.core import NORMAL, StopSimulation
 
-from .events import Event, Record
+from .events import Event
 from .latency import Channel, LatencyModel
-from .recording import HashChain, RecordLayout, Sink, fmt_payload, row_formatter
-from .rng import RngStreams
+from .recorder import BackgroundRecorder, Recorder, background_available
+from .recording import SCALARS, HashChain, RecordLayout, Sink
+from .rng import RngStreams, Stream
 
 Reducer = Callable[["World", Event], Iterable[Event] | None]
 Behaviour = Callable[["ActorContext"], Generator[Any, Any, Any]]
@@ -48,13 +49,14 @@ class Observation(dict):
 class ActorContext:
     """An actor's only handle on the world: emit, wait, observe, its own random stream."""
 
-    __slots__ = ("world", "id", "kind", "_rng")
+    __slots__ = ("world", "id", "kind", "rng")
 
     def __init__(self, world: World, entity_id: str) -> None:
         self.world = world
         self.id = entity_id
         self.kind = world.kinds[entity_id]
-        self._rng: np.random.Generator | None = None
+        self.rng: Stream = world.rng(f"actor/{entity_id}")
+        """This actor's own named stream (`actor/<id>`), created with the actor."""
 
     @property
     def now(self) -> float:
@@ -64,13 +66,6 @@ class ActorContext:
     def me(self) -> MappingProxyType:
         """A read-only view of this actor's own state."""
         return MappingProxyType(self.world.entities[self.id])
-
-    @property
-    def rng(self) -> np.random.Generator:
-        """This actor's own named stream (`actor/<id>`)."""
-        if self._rng is None:
-            self._rng = self.world.rng(f"actor/{self.id}")
-        return self._rng
 
     def emit(
         self, type: str, target: str = "", payload: dict[str, Any] | None = None, delay: float = 0.0
@@ -108,7 +103,10 @@ class World:
         layout: RecordLayout | None = None,
         sinks: Sequence[Sink] = (),
         initial_time: float = 0.0,
+        background: bool = False,
     ) -> None:
+        """`background=True` formats and hashes records in a child process when every sink
+        takes bytes only (CSV): the same bytes and chain, off the simulation's core."""
         self.env = simpy.Environment(initial_time)
         self.seed = int(seed)
         self.rng = RngStreams(seed)
@@ -123,11 +121,14 @@ class World:
         self.chain: HashChain | None = HashChain(layout.header) if layout else None
         self._touched: list[str] = []
         self._recorded_ids: list[str] = []
-        self._last_rows: dict[str, str] = {}
-        self._row_of: Callable[[str, dict], str] | None = None
-        self._empty_row = "," * len(layout.fields) if layout else ""
+        self._last_rows: dict[str, tuple] = {}
+        if layout:
+            getter = operator.itemgetter(*layout.fields)
+            self._values_of = getter if len(layout.fields) > 1 else lambda state: (getter(state),)
+        self.background = background
+        self.recorder: Recorder | BackgroundRecorder | None = None
+        self._recording = False
         self._stop_at = 0
-        self._opened = False
 
     # -- building -------------------------------------------------------------------------
     def register(self, entity_id: str, kind: str, state: dict[str, Any]) -> None:
@@ -139,6 +140,10 @@ class World:
         self.entities[entity_id] = state
         self.kinds[entity_id] = kind
         if self.layout and kind in self.layout.kinds:
+            fields = self.layout.fields
+            bad = [f for f in fields if not isinstance(state.get(f), SCALARS)]
+            if bad:
+                raise TypeError(f"{entity_id}: recorded fields must hold scalars (numbers, text): {bad}")
             self._recorded_ids.append(entity_id)
 
     def on(self, event_type: str, reducer: Reducer) -> None:
@@ -194,7 +199,7 @@ class World:
         except Exception as exc:
             exc.add_note(f"while applying event #{self.seq} at t={self.env.now}: {event!r}")
             raise
-        if self.chain is not None:
+        if self._recording:
             self._record(event)
         if follow_ups:
             seq = self.seq
@@ -206,6 +211,7 @@ class World:
 
     # -- recording --------------------------------------------------------------------------
     def _record(self, event: Event) -> None:
+        """Hand the recorder the entities this record carries, as value tuples."""
         layout = self.layout
         entities = self.entities
         seq = self.seq
@@ -218,37 +224,33 @@ class World:
                 ids = touched if kinds[touched[0]] in recorded else ()
             else:
                 ids = [e for e in dict.fromkeys(touched) if kinds[e] in recorded]
-        now = self.env.now
-        cause = event.cause
-        prefix = f"{now:.10g},{event.type},{event.source},"
-        suffix = f",{seq},{event.target},{'' if cause is None else cause},{fmt_payload(event.payload)}\n"
+        values_of = self._values_of
         last = self._last_rows
-        row_of = self._row_of
-        changed = []
-        lines = []
+        rows = []
         for eid in ids:
-            state = entities[eid]
-            if row_of is None:
-                row_of = self._row_of = row_formatter(layout.fields, state)
-            row = row_of(eid, state)
-            if not snapshot and last.get(eid) == row:
-                continue
-            last[eid] = row
-            changed.append(eid)
-            lines.append(prefix + row + suffix)
-        if not lines:
-            lines.append(prefix + self._empty_row + suffix)
-        data = "".join(lines).encode()
-        self.chain.extend(data)
-        record = None
-        for sink in self.sinks:
-            if record is None and sink.wants_records:
-                fields = layout.fields
-                states = tuple((eid, {f: entities[eid][f] for f in fields}) for eid in changed)
-                record = Record(
-                    seq, now, event.type, event.source, event.target, cause, event.payload, states
-                )
-            sink.write(record, data)
+            values = values_of(entities[eid])
+            if snapshot or last.get(eid) != values:
+                last[eid] = values
+                rows.append((eid, values))
+        self.recorder.write(
+            seq, self.env.now, event.type, event.source, event.target, event.cause, event.payload, rows
+        )
+
+    def _open_recorder(self) -> None:
+        chain = self.chain or HashChain(self.layout.header)
+        byte_sinks_only = self.sinks and not any(sink.wants_records for sink in self.sinks)
+        if self.background and byte_sinks_only and background_available():
+            self.recorder = BackgroundRecorder(self.layout, self.sinks, chain)
+        else:
+            self.recorder = Recorder(self.layout, self.sinks, chain)
+        self.recorder.open()
+        self._recording = True
+
+    def _close_recorder(self, ok: bool) -> None:
+        if self._recording:
+            self._recording = False
+            self.recorder.close(ok)
+            self.chain = self.recorder.chain
 
     @property
     def chain_head(self) -> str | None:
@@ -265,10 +267,8 @@ class World:
         """Run until nothing is scheduled, `until`, or `max_events` applied events. Sinks are
         opened and closed here; closed with ok=False (discarding partial files) on an error."""
         self._stop_at = max_events
-        if not self._opened and self.layout:
-            for sink in self.sinks:
-                sink.open(self.layout.header)
-            self._opened = True
+        if self.layout and self.recorder is None:
+            self._open_recorder()
         ok = False
         try:
             if progress is None or until is None:
@@ -281,5 +281,4 @@ class World:
                         break
             ok = True
         finally:
-            for sink in self.sinks:
-                sink.close(ok)
+            self._close_recorder(ok)

@@ -67,7 +67,13 @@ def citizen_ids(s: InfraScenario) -> dict[str, list[str]]:
 
 
 def build_world(s: InfraScenario, sinks: Sequence[Sink] = ()) -> World:
-    w = World(seed=s.seed, latency=latency_for(s), layout=layout_for(s), sinks=sinks)
+    w = World(
+        seed=s.seed,
+        latency=latency_for(s),
+        layout=layout_for(s),
+        sinks=sinks,
+        background=s.recording.background,
+    )
     services.install(w)
     agents.install(w)
     flood.install(w)

@@ -106,6 +106,9 @@ class RecordingSpec(Strict):
     mode: Literal["all", "changed", "off"] = "all"
     snapshot_every: PositiveInt = 10_000
     trace: bool = True
+    background: bool = False
+    """Format and hash records in a second process (same bytes; for large worlds on 2+ cores).
+    Used only when nothing in this process needs the records themselves (no trace)."""
 
 
 class InfraScenario(Strict):

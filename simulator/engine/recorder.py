@@ -1,0 +1,203 @@
+"""Recorders turn applied events into canonical bytes, extend the chain and feed the sinks.
+
+`Recorder` does it inline. `BackgroundRecorder` does the same work in a child process fed
+batches of plain values, so formatting and hashing leave the simulation's core; the bytes
+and the chain are the same, which the tests check.
+"""
+
+from __future__ import annotations
+
+import marshal
+import multiprocessing
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from .events import Record
+from .recording import HashChain, RecordLayout, Sink, fmt_payload, row_formatter
+
+Rows = list[tuple[str, tuple[Any, ...]]]
+"""`(entity_id, values)` for each entity a record carries, values in layout field order."""
+
+
+class Recorder:
+    """Formats each record to its CSV lines, extends the chain, passes both to the sinks."""
+
+    def __init__(self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain) -> None:
+        self.layout, self.sinks, self.chain = layout, list(sinks), chain
+        self._empty_row = "," * len(layout.fields)
+        self._row_of: Any = None
+        self._wants_records = any(sink.wants_records for sink in self.sinks)
+
+    def open(self) -> None:
+        for sink in self.sinks:
+            sink.open(self.layout.header)
+
+    def write(
+        self,
+        seq: int,
+        time: float,
+        type: str,
+        source: str,
+        target: str,
+        cause: int | None,
+        payload: dict,
+        rows: Rows,
+    ) -> None:
+        data = self.encode(seq, time, type, source, target, cause, fmt_payload(payload), rows)
+        self.chain.extend(data)
+        record = None
+        if self._wants_records:
+            fields = self.layout.fields
+            states = tuple((eid, dict(zip(fields, values, strict=True))) for eid, values in rows)
+            record = Record(seq, time, type, source, target, cause, payload, states)
+        for sink in self.sinks:
+            sink.write(record, data)
+
+    def encode(
+        self,
+        seq: int,
+        time: float,
+        type: str,
+        source: str,
+        target: str,
+        cause: int | None,
+        payload: str,
+        rows: Rows,
+    ) -> bytes:
+        """The canonical bytes: one line per carried entity, or one line without state."""
+        prefix = f"{time:.10g},{type},{source},"
+        suffix = f",{seq},{target},{'' if cause is None else cause},{payload}\n"
+        if not rows:
+            return (prefix + self._empty_row + suffix).encode()
+        row_of = self._row_of
+        if row_of is None:
+            row_of = self._row_of = row_formatter(rows[0][1])
+        return "".join([prefix + row_of(eid, values) + suffix for eid, values in rows]).encode()
+
+    def close(self, ok: bool) -> None:
+        for sink in self.sinks:
+            sink.close(ok)
+
+
+def background_available() -> bool:
+    """A background recorder needs `fork` (the child inherits the sinks as they are)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class RecorderError(RuntimeError):
+    """The background recorder failed; its traceback is in the message."""
+
+
+class BackgroundRecorder:
+    """A `Recorder` over byte-only sinks in a forked child, fed marshalled batches of records.
+
+    Memory stays bounded: a full pipe blocks the simulation until the child catches up. On
+    `close(ok)` the child closes the sinks (a failed run discards partial files, as inline)
+    and hands back the chain head and count; a failure in the child is raised here.
+    """
+
+    def __init__(
+        self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain, batch: int = 2048
+    ) -> None:
+        if any(sink.wants_records for sink in sinks):
+            raise ValueError("a background recorder takes only sinks that want bytes, not records")
+        self.layout, self.sinks, self.chain, self.batch = layout, list(sinks), chain, batch
+        self._pending: list[bytes] = []
+        self._failed = False
+        context = multiprocessing.get_context("fork")
+        self._conn, child_end = context.Pipe()
+        self._child = context.Process(
+            target=_serve, args=(child_end, layout, self.sinks, chain.head, chain.count), daemon=True
+        )
+        self._child_end = child_end
+
+    def open(self) -> None:
+        self._child.start()
+        self._child_end.close()
+
+    def write(
+        self,
+        seq: int,
+        time: float,
+        type: str,
+        source: str,
+        target: str,
+        cause: int | None,
+        payload: dict,
+        rows: Rows,
+    ) -> None:
+        # Marshalled at once: the values are fixed as they are now, and bytes cost the garbage
+        # collector nothing while they wait for their batch.
+        record = (seq, time, type, source, target, cause, fmt_payload(payload) if payload else "", rows)
+        self._pending.append(marshal.dumps(record))
+        if len(self._pending) >= self.batch:
+            self._send()
+
+    def _send(self) -> None:
+        try:
+            self._conn.send_bytes(marshal.dumps(self._pending))
+        except (BrokenPipeError, ConnectionResetError):
+            self._fail("the background recorder ended early")
+        self._pending = []
+
+    def close(self, ok: bool) -> None:
+        if self._failed:  # already raised; the child has discarded its files
+            self._child.join()
+            return
+        try:
+            if ok and self._pending:
+                self._send()
+            self._conn.send_bytes(marshal.dumps(("close", ok)))
+            reply = marshal.loads(self._conn.recv_bytes())
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            reply = ("error", "the background recorder ended without a reply")
+        finally:
+            self._conn.close()
+            self._child.join()
+        if reply[0] == "error":
+            raise RecorderError(reply[1])
+        self.chain = HashChain.resume(reply[1], reply[2])
+
+    def _fail(self, why: str) -> None:
+        self._failed = True
+        try:
+            reply = marshal.loads(self._conn.recv_bytes())
+            why = reply[1] if reply[0] == "error" else why
+        except (EOFError, OSError):
+            pass
+        finally:
+            self._conn.close()
+        raise RecorderError(why)
+
+
+def _serve(conn: Any, layout: RecordLayout, sinks: list[Sink], head: str, count: int) -> None:
+    """The child: decode batches, write them through an inline Recorder, report the chain."""
+    recorder = Recorder(layout, sinks, HashChain.resume(head, count))
+    ok = False
+    try:
+        recorder.open()
+        while True:
+            message = marshal.loads(conn.recv_bytes())
+            if isinstance(message, tuple):
+                ok = message[1]
+                break
+            chain, encode, sinks_ = recorder.chain, recorder.encode, recorder.sinks
+            for blob in message:
+                seq, time, type_, source, target, cause, payload, rows = marshal.loads(blob)
+                data = encode(seq, time, type_, source, target, cause, payload, rows)
+                chain.extend(data)
+                for sink in sinks_:
+                    sink.write(None, data)
+        recorder.close(ok)
+        conn.send_bytes(marshal.dumps(("done", recorder.chain.head, recorder.chain.count)))
+    except EOFError:  # the simulation process went away: discard, as after a failed run
+        recorder.close(False)
+    except BaseException:  # noqa: BLE001 - reported to the simulation process, which raises it
+        recorder.close(False)
+        try:
+            conn.send_bytes(marshal.dumps(("error", "background recorder: " + traceback.format_exc())))
+        except OSError:
+            pass
+    finally:
+        conn.close()

@@ -1,0 +1,119 @@
+"""The background recorder writes the same bytes and chain as the inline one, and fails loudly."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.engine import CsvSink, Event, HashChain, RecordLayout, World, chain_of_file
+from simulator.engine.recorder import BackgroundRecorder, Recorder, RecorderError, background_available
+
+pytestmark = pytest.mark.skipif(not background_available(), reason="needs the fork start method")
+
+LAYOUT = RecordLayout(
+    kinds=("box",), fields=("n", "x", "label"), id_column="box_id", mode="changed", snapshot_every=7
+)
+
+
+def busy_world(sinks, background: bool, fail_at: int = 0) -> World:
+    """Boxes bumped by an actor for a few thousand events: floats, text, payloads, snapshots."""
+    w = World(seed=3, layout=LAYOUT, sinks=sinks, background=background)
+    for i in range(5):
+        w.register(f"b{i}", "box", {"n": 0, "x": 0.0, "label": "idle"})
+    w.register("actor", "agent", {})
+
+    def on_bump(world: World, ev: Event):
+        if fail_at and world.seq >= fail_at:
+            raise RuntimeError("reducer broke")
+        box = world.entity(ev.target)
+        box["n"] += 1
+        box["x"] += ev.payload["by"] / 3
+        box["label"] = "busy" if box["n"] % 4 else "idle"
+        return [Event("noop", ev.target, ev.target)] if box["n"] % 5 == 0 else None
+
+    w.on("bump", on_bump)
+    w.on("noop", lambda world, ev: None)
+
+    def actor(ctx):
+        for _ in range(3000):
+            yield ctx.wait(ctx.rng.exponential(1.0))
+            target = f"b{int(ctx.rng.random() * 5)}"
+            ctx.emit("bump", target, {"by": round(ctx.rng.random(), 3), "note": 'say "hi", twice'})
+
+    w.spawn("actor", actor)
+    return w
+
+
+class Exploding:
+    """A byte sink that fails after some records (a full disk, say)."""
+
+    wants_records = False
+
+    def __init__(self, after: int) -> None:
+        self.after, self.seen = after, 0
+
+    def open(self, header: bytes) -> None:
+        pass
+
+    def write(self, record, data: bytes) -> None:
+        self.seen += 1
+        if self.seen > self.after:
+            raise OSError("disk full")
+
+    def close(self, ok: bool) -> None:
+        pass
+
+
+def test_background_recording_gives_the_same_bytes_and_chain(tmp_path):
+    heads = {}
+    for background in (False, True):
+        path = tmp_path / f"{background}.csv"
+        w = busy_world([CsvSink(path)], background)
+        w.run()
+        assert isinstance(w.recorder, BackgroundRecorder if background else Recorder)
+        assert chain_of_file(path) == (w.chain_head, w.chain.count)
+        heads[background] = (path.read_bytes(), w.chain_head, w.chain.count, w.seq)
+    assert heads[True] == heads[False]
+    assert heads[True][2] == heads[True][3] > 3000
+
+
+def test_background_recording_continues_a_resumed_chain(tmp_path):
+    heads = []
+    for background in (False, True):
+        w = busy_world([CsvSink(tmp_path / f"{background}.csv")], background)
+        w.chain = HashChain.resume("ab" * 32, 41)
+        w.run()
+        heads.append((w.chain_head, w.chain.count))
+    assert heads[0] == heads[1]
+    assert heads[0][1] == 41 + w.seq
+
+
+def test_a_failing_sink_in_the_child_is_raised_and_nothing_is_left(tmp_path):
+    path = tmp_path / "metrics.csv"
+    w = busy_world([CsvSink(path), Exploding(after=2500)], background=True)
+    with pytest.raises(RecorderError, match="disk full"):
+        w.run()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_reducer_discards_the_background_file(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text("the previous complete run\n")
+    w = busy_world([CsvSink(path)], background=True, fail_at=2500)
+    with pytest.raises(RuntimeError, match="reducer broke"):
+        w.run()
+    assert path.read_text() == "the previous complete run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
+
+
+def test_record_wanting_sinks_keep_recording_inline(tmp_path):
+    from simulator.engine import MemorySink
+
+    w = busy_world([CsvSink(tmp_path / "m.csv"), MemorySink()], background=True)
+    w.run()
+    assert isinstance(w.recorder, Recorder)
+
+
+def test_recorded_fields_must_hold_scalars():
+    w = World(seed=1, layout=LAYOUT)
+    with pytest.raises(TypeError, match="b0: recorded fields must hold scalars"):
+        w.register("b0", "box", {"n": [1], "x": 0.0, "label": "idle"})
