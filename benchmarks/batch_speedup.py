@@ -52,9 +52,7 @@ def measure(
         serial = replications(fn, base_params, n, master_seed, "serial", progress=False)
         serial_times.append(time.perf_counter() - start)
         start = time.perf_counter()
-        parallel = replications(
-            fn, base_params, n, master_seed, "processes", workers=workers, progress=False
-        )
+        parallel = replications(fn, base_params, n, master_seed, "processes", workers=workers, progress=False)
         process_times.append(time.perf_counter() - start)
         identical &= without_timing(serial) == without_timing(parallel)
     failed = sum(r["status"] != "ok" for r in serial)
@@ -78,8 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fn", default=DEFAULT_FN, help="package.module:function")
     parser.add_argument("--params", default="{}", help="base parameters as JSON/YAML")
     parser.add_argument("--scenario", help="infra scenario YAML (runs infra.replicate:run_outcomes)")
-    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                        help="override one (dotted) parameter; repeatable")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override one (dotted) parameter; repeatable",
+    )
     parser.add_argument("-n", "--replications", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
@@ -101,14 +104,17 @@ def main(argv: list[str] | None = None) -> None:
         set_path(params, validate_path(path.strip()), coerce_scalar(value.strip()), strict=False)
 
     fn = load_fn(args.fn)
-    print(f"{args.fn}: {args.replications} replications, serial vs {args.workers} processes, "
-          f"{args.repeats} repeats")
+    print(
+        f"{args.fn}: {args.replications} replications, serial vs {args.workers} processes, "
+        f"{args.repeats} repeats"
+    )
     m = measure(fn, params, args.replications, args.workers, args.repeats, args.seed)
     print(f"single run (median)  {m['single_run_median']:.3f} s")
-    print(f"serial     median    {m['serial_median']:.2f} s   "
-          f"({', '.join(f'{t:.2f}' for t in m['serial'])})")
-    print(f"processes  median    {m['processes_median']:.2f} s   "
-          f"({', '.join(f'{t:.2f}' for t in m['processes'])})")
+    print(f"serial     median    {m['serial_median']:.2f} s   ({', '.join(f'{t:.2f}' for t in m['serial'])})")
+    print(
+        f"processes  median    {m['processes_median']:.2f} s   "
+        f"({', '.join(f'{t:.2f}' for t in m['processes'])})"
+    )
     print(f"speedup              {m['speedup']:.2f}x  (target >= 1.7x on 2 workers)")
     print(f"speedup, best times  {m['speedup_best']:.2f}x  (less sensitive to other load)")
     print(f"identical results    {m['identical']}   failed runs: {m['failed']}")

@@ -113,23 +113,32 @@ def main(argv: list[str] | None = None) -> None:
     horizon = max(times.values()) + 1.0
     frame = metrics_rows(graph, times, rng, horizon)
     into_failed = sum(1 for _, v in graph.edges if v in times)
-    print(f"graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; "
-          f"{len(times)} failed, {len(truth)} causal edges, {into_failed} edges into failures; "
-          f"{len(frame)} metrics rows")
+    print(
+        f"graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; "
+        f"{len(times)} failed, {len(truth)} causal edges, {into_failed} edges into failures; "
+        f"{len(frame)} metrics rows"
+    )
 
     def run(seed: int = 0) -> dict[str, Any]:
-        (features, failures), t_features = timed(
-            lambda: node_features_from_metrics(frame, horizon=horizon)
-        )
+        (features, failures), t_features = timed(lambda: node_features_from_metrics(frame, horizon=horizon))
         analysis, t_analysis = timed(
             lambda: analyse_dependencies(
-                graph, features, failures, truth=truth, seed=seed,
-                max_hops=args.max_hops, betweenness_k=args.betweenness_k,
+                graph,
+                features,
+                failures,
+                truth=truth,
+                seed=seed,
+                max_hops=args.max_hops,
+                betweenness_k=args.betweenness_k,
                 betweenness_seed=args.seed,
             )
         )
-        return {"analysis": analysis, "features": t_features, "analysis_s": t_analysis,
-                "total": t_features + t_analysis}
+        return {
+            "analysis": analysis,
+            "features": t_features,
+            "analysis_s": t_analysis,
+            "total": t_features + t_analysis,
+        }
 
     cold = run()
     print(f"cold run (includes importing torch): {cold['total']:.2f} s")
@@ -138,21 +147,27 @@ def main(argv: list[str] | None = None) -> None:
         warm = run()
         for key in stages:
             stages[key].append(warm[key])
-    for key, label in (("features", "features from metrics"),
-                       ("analysis_s", "GAT + ranking + paths + baselines + agreement"),
-                       ("total", "total")):
+    for key, label in (
+        ("features", "features from metrics"),
+        ("analysis_s", "GAT + ranking + paths + baselines + agreement"),
+        ("total", "total"),
+    ):
         values = ", ".join(f"{v:.2f}" for v in stages[key])
         print(f"{label:<48} median {statistics.median(stages[key]):.2f} s  ({values})")
     print(f"target: total < 10 s -> {'met' if statistics.median(stages['total']) < 10 else 'MISSED'}")
 
     analysis = warm["analysis"]
     reached = [p for p in analysis.paths if p.nodes]
-    print(f"\ndominant paths: {len(reached)}/{len(analysis.paths)} reach a root cause; "
-          f"median hops {statistics.median(p.hops for p in reached):.0f}")
+    print(
+        f"\ndominant paths: {len(reached)}/{len(analysis.paths)} reach a root cause; "
+        f"median hops {statistics.median(p.hops for p in reached):.0f}"
+    )
     print(analysis.agreement.to_string(index=False, float_format="%.3f"))
     spread = [run(seed)["analysis"].agreement.iloc[2] for seed in range(1, 4)]
-    print("attention vs truth for GAT seeds 1-3: " + ", ".join(
-        f"spearman {row.spearman:.3f} / top-10 {row.iloc[3]:.2f}" for row in spread))
+    print(
+        "attention vs truth for GAT seeds 1-3: "
+        + ", ".join(f"spearman {row.spearman:.3f} / top-10 {row.iloc[3]:.2f}" for row in spread)
+    )
 
 
 if __name__ == "__main__":

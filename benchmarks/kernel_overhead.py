@@ -77,14 +77,14 @@ def on_depart(w: World, ev: Event) -> list[Event] | None:
     return None
 
 
-def kernel(n: int, csv: Path | None, seed: int = 1) -> float:
+def kernel(n: int, csv: Path | None, seed: int = 1, background: bool = False) -> float:
     from collections import deque
 
     layout = sinks = None
     if csv is not None:
         layout = RecordLayout(kinds=("station",), fields=("busy", "queue", "served"), id_column="station")
         sinks = [CsvSink(csv)]
-    w = World(seed=seed, layout=layout, sinks=sinks or ())
+    w = World(seed=seed, layout=layout, sinks=sinks or (), background=background)
     w.register(
         "queue", "station", {"busy": 0, "queue": 0, "served": 0, "waiting": deque(), "total_wait": 0.0}
     )
@@ -115,6 +115,7 @@ def main() -> None:
             "bare SimPy": lambda: bare_simpy(n),
             "kernel, recording off": lambda: kernel(n, None),
             "kernel, CSV + hash chain": lambda: kernel(n, csv),
+            "  same, in background": lambda: kernel(n, csv, background=True),
         }
         results = {name: median_time(fn, args.repeats) for name, fn in variants.items()}
         waits = {name: fn() for name, fn in variants.items()}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import simpy
 from simpy.core import NORMAL, StopSimulation
 
@@ -21,7 +22,7 @@ from .events import Event
 from .latency import Channel, LatencyModel
 from .recorder import BackgroundRecorder, Recorder, background_available
 from .recording import SCALARS, HashChain, RecordLayout, Sink
-from .rng import RngStreams, Stream
+from .rng import RngStreams
 
 Reducer = Callable[["World", Event], Iterable[Event] | None]
 Behaviour = Callable[["ActorContext"], Generator[Any, Any, Any]]
@@ -55,7 +56,7 @@ class ActorContext:
         self.world = world
         self.id = entity_id
         self.kind = world.kinds[entity_id]
-        self.rng: Stream = world.rng(f"actor/{entity_id}")
+        self.rng: np.random.Generator = world.rng(f"actor/{entity_id}")
         """This actor's own named stream (`actor/<id>`), created with the actor."""
 
     @property
