@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import marshal
 import multiprocessing
+import signal
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -108,7 +109,9 @@ class BackgroundRecorder:
         context = multiprocessing.get_context("fork")
         self._conn, child_end = context.Pipe()
         self._child = context.Process(
-            target=_serve, args=(child_end, layout, self.sinks, chain.head, chain.count), daemon=True
+            target=_serve,
+            args=(child_end, self._conn, layout, self.sinks, chain.head, chain.count),
+            daemon=True,
         )
         self._child_end = child_end
 
@@ -143,13 +146,16 @@ class BackgroundRecorder:
         self._pending = []
 
     def close(self, ok: bool) -> None:
-        if self._failed:  # already raised; the child has discarded its files
+        if not ok or self._failed:
+            # The run failed (or was interrupted, perhaps halfway through a send): hang up. The
+            # child sees the end of the pipe, discards its partial files and exits.
+            self._conn.close()
             self._child.join()
             return
         try:
-            if ok and self._pending:
+            if self._pending:
                 self._send()
-            self._conn.send_bytes(marshal.dumps(("close", ok)))
+            self._conn.send_bytes(marshal.dumps(("close", True)))
             reply = marshal.loads(self._conn.recv_bytes())
         except (BrokenPipeError, ConnectionResetError, EOFError):
             reply = ("error", "the background recorder ended without a reply")
@@ -172,16 +178,18 @@ class BackgroundRecorder:
         raise RecorderError(why)
 
 
-def _serve(conn: Any, layout: RecordLayout, sinks: list[Sink], head: str, count: int) -> None:
+def _serve(
+    conn: Any, parent_end: Any, layout: RecordLayout, sinks: list[Sink], head: str, count: int
+) -> None:
     """The child: decode batches, write them through an inline Recorder, report the chain."""
+    parent_end.close()  # the forked copy; else the parent hanging up would never reach us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it tells us
     recorder = Recorder(layout, sinks, HashChain.resume(head, count))
-    ok = False
     try:
         recorder.open()
         while True:
             message = marshal.loads(conn.recv_bytes())
-            if isinstance(message, tuple):
-                ok = message[1]
+            if isinstance(message, tuple):  # ("close", True): the run completed
                 break
             chain, encode, sinks_ = recorder.chain, recorder.encode, recorder.sinks
             for blob in message:
@@ -190,9 +198,9 @@ def _serve(conn: Any, layout: RecordLayout, sinks: list[Sink], head: str, count:
                 chain.extend(data)
                 for sink in sinks_:
                     sink.write(None, data)
-        recorder.close(ok)
+        recorder.close(True)
         conn.send_bytes(marshal.dumps(("done", recorder.chain.head, recorder.chain.count)))
-    except EOFError:  # the simulation process went away: discard, as after a failed run
+    except EOFError:  # the run failed or the simulation process went away: discard
         recorder.close(False)
     except BaseException:  # noqa: BLE001 - reported to the simulation process, which raises it
         recorder.close(False)
