@@ -45,7 +45,9 @@ class Recorder:
         payload: dict,
         rows: Rows,
     ) -> None:
-        data = self.encode(seq, time, type, source, target, cause, fmt_payload(payload), rows)
+        data = self.encode(
+            seq, time, type, source, target, cause, fmt_payload(payload) if payload else "", rows
+        )
         self.chain.extend(data)
         record = None
         if self._wants_records:
@@ -71,10 +73,14 @@ class Recorder:
         suffix = f",{seq},{target},{'' if cause is None else cause},{payload}\n"
         if not rows:
             return (prefix + self._empty_row + suffix).encode()
-        row_of = self._row_of
-        if row_of is None:
-            row_of = self._row_of = row_formatter(rows[0][1])
+        row_of = self._row_of or self._compile(rows[0][1])
+        if len(rows) == 1:
+            return (prefix + row_of(*rows[0]) + suffix).encode()
         return "".join([prefix + row_of(eid, values) + suffix for eid, values in rows]).encode()
+
+    def _compile(self, sample: tuple) -> Any:
+        self._row_of = row_formatter(sample)
+        return self._row_of
 
     def close(self, ok: bool) -> None:
         for sink in self.sinks:
