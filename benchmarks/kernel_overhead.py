@@ -20,7 +20,7 @@ import simpy
 
 from simulator.engine import CsvSink, Event, RecordLayout, World
 
-from .common import median_time
+from .common import interleaved_medians
 
 LAM, MU, C = 2.7, 1.0, 3
 
@@ -117,13 +117,13 @@ def main() -> None:
             "kernel, CSV + hash chain": lambda: kernel(n, csv),
             "  same, in background": lambda: kernel(n, csv, background=True),
         }
-        results = {name: median_time(fn, args.repeats) for name, fn in variants.items()}
+        results = interleaved_medians(variants, args.repeats)
         waits = {name: fn() for name, fn in variants.items()}
-    base = results["bare SimPy"][0]
+    base = results["bare SimPy"]
     print(f"M/M/3, lambda={LAM}, mu={MU}, {n:,} customers, median of {args.repeats}")
     print(f"Erlang-C mean wait: {erlang_c_wait(LAM, MU, C):.3f}")
     limits = {"kernel, recording off": 1.3, "kernel, CSV + hash chain": 2.0}
-    for name, (median, _) in results.items():
+    for name, median in results.items():
         limit = limits.get(name)
         target = f"  (target <= {limit}x: {'met' if median / base <= limit else 'MISSED'})" if limit else ""
         print(f"  {name:<26} {median:7.3f} s  {median / base:5.2f}x  mean wait {waits[name]:.3f}{target}")
