@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from .events import Record
+from .events import Event, Record
 from .recording import HashChain, RecordLayout, Sink, fmt_payload, row_formatter
 
 Rows = list[tuple[str, tuple[Any, ...]]]
@@ -34,26 +34,17 @@ class Recorder:
         for sink in self.sinks:
             sink.open(self.layout.header)
 
-    def write(
-        self,
-        seq: int,
-        time: float,
-        type: str,
-        source: str,
-        target: str,
-        cause: int | None,
-        payload: dict,
-        rows: Rows,
-    ) -> None:
-        data = self.encode(
-            seq, time, type, source, target, cause, fmt_payload(payload) if payload else "", rows
-        )
+    def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
+        """Record applied event number `seq`, applied at `time`, with the carried `rows`."""
+        ev = event
+        payload = fmt_payload(ev.payload) if ev.payload else ""
+        data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
         self.chain.extend(data)
         record = None
         if self._wants_records:
             fields = self.layout.fields
             states = tuple((eid, dict(zip(fields, values, strict=True))) for eid, values in rows)
-            record = Record(seq, time, type, source, target, cause, payload, states)
+            record = Record(seq, time, ev.type, ev.source, ev.target, ev.cause, ev.payload, states)
         for sink in self.sinks:
             sink.write(record, data)
 
@@ -125,21 +116,13 @@ class BackgroundRecorder:
         self._child.start()
         self._child_end.close()
 
-    def write(
-        self,
-        seq: int,
-        time: float,
-        type: str,
-        source: str,
-        target: str,
-        cause: int | None,
-        payload: dict,
-        rows: Rows,
-    ) -> None:
+    def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
         # Marshalled at once: the values are fixed as they are now, and bytes cost the garbage
         # collector nothing while they wait for their batch. (Format 2 keeps no back-references,
         # which makes it the fastest for small records.)
-        record = (seq, time, type, source, target, cause, fmt_payload(payload) if payload else "", rows)
+        ev = event
+        payload = fmt_payload(ev.payload) if ev.payload else ""
+        record = (seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
         self._pending.append(marshal.dumps(record, 2))
         if len(self._pending) >= self.batch:
             self._send()

@@ -233,9 +233,7 @@ class World:
             if snapshot or last.get(eid) != values:
                 last[eid] = values
                 rows.append((eid, values))
-        self.recorder.write(
-            seq, self.env.now, event.type, event.source, event.target, event.cause, event.payload, rows
-        )
+        self.recorder.write(seq, self.env.now, event, rows)
 
     def _open_recorder(self) -> None:
         chain = self.chain or HashChain(self.layout.header)
