@@ -2,6 +2,7 @@
 
 from .events import Event, Record
 from .latency import Channel, LatencyModel
+from .recorder import BackgroundRecorder, Recorder, RecorderError
 from .recording import (
     CallbackSink,
     CsvSink,
@@ -17,6 +18,7 @@ from .world import ActorContext, Observation, World
 
 __all__ = [
     "ActorContext",
+    "BackgroundRecorder",
     "CallbackSink",
     "Channel",
     "CsvSink",
@@ -27,6 +29,8 @@ __all__ = [
     "Observation",
     "Record",
     "RecordLayout",
+    "Recorder",
+    "RecorderError",
     "RngStreams",
     "Sink",
     "World",
