@@ -173,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: completed outputs are left as they were", file=sys.stderr)
         return 130
+    except Exception as exc:
+        from .engine.recorder import RecorderError  # loaded already if a recorder failed
+
+        if not isinstance(exc, OSError | RecorderError):
+            raise
+        # a disk full, a folder that cannot be made, ...; a recorder's message ends with its cause
+        reason = str(exc).strip().splitlines()[-1]
+        print(f"error: {reason} (completed outputs are left as they were)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

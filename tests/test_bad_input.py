@@ -71,3 +71,15 @@ def test_failed_run_keeps_the_previous_complete_output(tmp_path, flood_overload_
 def test_a_finance_config_given_to_run_points_to_finance_run(tmp_path, capsys):
     assert main(["run", str(SCENARIOS / "finance_momentum.yaml"), "--out", str(tmp_path / "r")]) == 2
     assert "simulator finance-run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("background", ["false", "true"])
+def test_an_output_folder_that_cannot_be_made_is_one_clear_line(background, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    town = SCENARIOS / "flood_town.yaml"
+    argv = ["run", str(town), "--out", str(blocker / "run"), "--quiet", "--set", "until=20"]
+    assert main([*argv, "--set", f"recording.background={background}"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Not a directory" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
