@@ -37,7 +37,7 @@ class Recorder:
     def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
         """Record applied event number `seq`, applied at `time`, with the carried `rows`."""
         ev = event
-        payload = fmt_payload(ev.payload) if ev.payload else ""
+        payload = fmt_payload(ev.payload)
         data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
         self.chain.extend(data)
         record = None
@@ -121,7 +121,7 @@ class BackgroundRecorder:
         # collector nothing while they wait for their batch. (Format 2 keeps no back-references,
         # which makes it the fastest for small records.)
         ev = event
-        payload = fmt_payload(ev.payload) if ev.payload else ""
+        payload = fmt_payload(ev.payload)
         record = (seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
         self._pending.append(marshal.dumps(record, 2))
         if len(self._pending) >= self.batch:

@@ -226,13 +226,16 @@ class World:
             else:
                 ids = [e for e in dict.fromkeys(touched) if kinds[e] in recorded]
         values_of = self._values_of
-        last = self._last_rows
-        rows = []
-        for eid in ids:
-            values = values_of(entities[eid])
-            if snapshot or last.get(eid) != values:
-                last[eid] = values
-                rows.append((eid, values))
+        if layout.mode == "all":  # nothing to compare against: every entity, every time
+            rows = [(eid, values_of(entities[eid])) for eid in ids]
+        else:
+            last = self._last_rows
+            rows = []
+            for eid in ids:
+                values = values_of(entities[eid])
+                if snapshot or last.get(eid) != values:
+                    last[eid] = values
+                    rows.append((eid, values))
         self.recorder.write(seq, self.env.now, event, rows)
 
     def _open_recorder(self) -> None:
