@@ -94,6 +94,14 @@ class ActorContext:
         return world.env.timeout(delay, value=seen)
 
 
+class EventLimitReached(RuntimeError):
+    """A run applied `max_events` events before its end time."""
+
+    def __init__(self, max_events: int, now: float) -> None:
+        super().__init__(f"stopped after max_events={max_events:,} events at t={now:g}")
+        self.max_events, self.now = max_events, now
+
+
 class World:
     """A deterministic world: entities, reducers, actors, latency, streams and the record."""
 
@@ -265,9 +273,12 @@ class World:
         progress: Callable[[float], None] | None = None,
         steps: int = 200,
         max_events: int = 0,
+        limit_is_error: bool = False,
     ) -> None:
         """Run until nothing is scheduled, `until`, or `max_events` applied events. Sinks are
-        opened and closed here; closed with ok=False (discarding partial files) on an error."""
+        opened and closed here; closed with ok=False (discarding partial files) on an error.
+        With `limit_is_error`, reaching `max_events` before `until` raises `EventLimitReached`
+        (an error: partial files are discarded)."""
         self._stop_at = max_events
         if self.layout and self.recorder is None:
             self._open_recorder()
@@ -281,6 +292,10 @@ class World:
                     progress(self.env.now)
                     if max_events and self.seq >= max_events:
                         break
+            if limit_is_error and max_events and self.seq >= max_events:
+                end = float("inf") if until is None else until
+                if self.env.peek() < end:
+                    raise EventLimitReached(max_events, self.env.now)
             ok = True
         finally:
             self._close_recorder(ok)

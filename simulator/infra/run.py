@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..engine import CsvSink, MemorySink, Record, World, records_from_file
+from ..engine.world import EventLimitReached
 from ..runs import versions, write_json
+from ..scenario import ScenarioError
 from .build import build_world
 from .outcomes import outcomes
 from .scenario import InfraScenario, parse_scenario
@@ -64,6 +66,38 @@ class Trace:
         return " | ".join(parts)
 
 
+def advance(w: World, scenario: InfraScenario, progress: Callable[[float], None] | None = None) -> None:
+    """Run `w` to `scenario.until`; a run that reaches `scenario.max_events` first is an error
+    (`ScenarioError`, partial files discarded), never a silently shorter run."""
+    try:
+        w.run(until=scenario.until, progress=progress, max_events=scenario.max_events, limit_is_error=True)
+    except EventLimitReached as exc:
+        raise ScenarioError(
+            f"{scenario.name}: {exc}, before until={scenario.until:g}; nothing was written "
+            "(allowed: a larger max_events, a shorter until or lower demand)"
+        ) from None
+
+
+def progress_bar(w: World, total: float, desc: str) -> tuple[Any, Callable[[float], None]]:
+    """A tqdm bar over simulated time on stderr (none when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        unit="t",
+        desc=desc,
+        file=sys.stderr,
+        disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
+        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} [{elapsed}<{remaining}] {postfix}",
+    )
+
+    def tick(now: float) -> None:
+        bar.set_postfix_str(f"{w.seq:,} events", refresh=False)
+        bar.update(now - bar.n)
+
+    return bar, tick
+
+
 def run_scenario(
     scenario: InfraScenario,
     out: str | Path = "results",
@@ -83,24 +117,11 @@ def run_scenario(
         w.sinks.append(Trace(w, stream))
     bar = None
     tick: Callable[[float], None] | None = None
-    if scenario.until and not quiet and not show_trace and progress is not False:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=scenario.until,
-            unit="t",
-            desc=scenario.name,
-            file=sys.stderr,
-            disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
-            bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} [{elapsed}<{remaining}] {postfix}",
-        )
-
-        def tick(now: float) -> None:
-            bar.set_postfix_str(f"{w.seq:,} events", refresh=False)
-            bar.update(now - bar.n)
+    if not quiet and not show_trace and progress is not False:
+        bar, tick = progress_bar(w, scenario.until, scenario.name)
 
     try:
-        w.run(until=scenario.until, progress=tick)
+        advance(w, scenario, progress=tick)
     finally:
         if bar is not None:
             bar.close()
@@ -120,20 +141,85 @@ def run_scenario(
 
 
 class ReplayReport(dict):
-    """`valid`, `original_count`, `replay_count`, `first_mismatch` (seq, expected, actual)."""
+    """`valid`, `original_count`, `replay_count`, `first_mismatch` (seq, column, expected,
+    actual), `chain_head`, `recorded_chain_head`."""
 
 
-def validate_run(folder: str | Path) -> ReplayReport:
-    """Re-run the scenario recorded in `folder`'s summary.json and compare record by record
-    with its metrics.csv; name the first record that differs."""
+def read_summary(folder: Path) -> dict:
+    """A run folder's summary.json, or `ScenarioError` saying what is wrong with it."""
     import json
 
+    path = folder / "summary.json"
+    try:
+        summary = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ScenarioError(f"{path}: not valid JSON ({exc}); is this a run folder?") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
+        raise ScenarioError(f"{path}: no 'config' mapping; a run's summary.json holds the resolved scenario")
+    return summary
+
+
+def check_metrics(path: Path) -> int:
+    """Check a metrics file's shape before trusting it: a header with `seq`, every line whole
+    (ends with a newline) with an integer `seq` that never goes back. Returns the line count."""
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        if not header.endswith(b"\n"):
+            raise ScenarioError(f"{path}: empty or without a header line; is this a run's metrics.csv?")
+        columns = header.decode(errors="replace").rstrip("\n").split(",")
+        if "seq" not in columns:
+            raise ScenarioError(f"{path}: no 'seq' column in the header (got {', '.join(columns[:8])}, ...)")
+        at = columns.index("seq")
+        last, number = 0, 1
+        for number, line in enumerate(handle, start=2):
+            if not line.endswith(b"\n"):
+                raise ScenarioError(f"{path}:{number}: the last line is cut off (no newline); the file is truncated")
+            cells = line.split(b",", at + 1)
+            try:
+                seq = int(cells[at]) if len(cells) > at + 1 else None
+            except ValueError:
+                seq = None
+            if seq is None or seq < last:
+                raise ScenarioError(
+                    f"{path}:{number}: column 'seq' holds {cells[at][:20] if len(cells) > at else b''!r}"
+                    f"{'' if seq is None else f' after {last}'} (allowed: a record number that never goes back)"
+                )
+            last = seq
+    return number
+
+
+def differing_column(header: bytes, expected: bytes, actual: bytes) -> str:
+    """The first column in which two records' CSV lines differ (`<record count>` if the number
+    of lines differs)."""
+    import csv
+
+    names = next(csv.reader([header.decode()]))
+    ours = list(csv.reader(expected.decode(errors="replace").splitlines()))
+    theirs = list(csv.reader(actual.decode().splitlines()))
+    for row_a, row_b in zip(ours, theirs, strict=False):
+        for i, (a, b) in enumerate(zip(row_a, row_b, strict=False)):
+            if a != b:
+                return names[i] if i < len(names) else f"column {i + 1}"
+        if len(row_a) != len(row_b):
+            return "<number of columns>"
+    return "<rows carried>" if len(ours) != len(theirs) else ""
+
+
+def validate_run(folder: str | Path, progress: bool = False) -> ReplayReport:
+    """Re-run the scenario recorded in `folder`'s summary.json and compare record by record
+    with its metrics.csv; name the first record (and column) that differs."""
     folder = Path(folder)
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder)
     scenario = parse_scenario(summary["config"], str(folder / "summary.json"))
+    check_metrics(folder / "metrics.csv")
     memory = MemorySink()
     w = build_world(scenario, [memory])
-    w.run(until=scenario.until)
+    bar, tick = progress_bar(w, scenario.until, f"replay {scenario.name}") if progress else (None, None)
+    try:
+        advance(w, scenario, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
     header, recorded = records_from_file(folder / "metrics.csv")
     report = ReplayReport(
         valid=True,
@@ -146,7 +232,12 @@ def validate_run(folder: str | Path) -> ReplayReport:
     if header != memory.header:
         report.update(
             valid=False,
-            first_mismatch={"seq": 0, "expected": header.decode(), "actual": memory.header.decode()},
+            first_mismatch={
+                "seq": 0,
+                "column": "<header>",
+                "expected": header.decode(errors="replace"),
+                "actual": memory.header.decode(),
+            },
         )
     for i, (seq, data) in enumerate(recorded):
         report["original_count"] += 1
@@ -155,13 +246,23 @@ def validate_run(folder: str | Path) -> ReplayReport:
             if data != actual:
                 report.update(
                     valid=False,
-                    first_mismatch={"seq": seq, "expected": data.decode(), "actual": actual.decode()},
+                    first_mismatch={
+                        "seq": seq,
+                        "column": differing_column(header, data, actual) if actual else "<missing>",
+                        "expected": data.decode(errors="replace"),
+                        "actual": actual.decode(),
+                    },
                 )
     if report["original_count"] != report["replay_count"]:
         report["valid"] = False
         if report["first_mismatch"] is None:
             n = min(report["original_count"], report["replay_count"])
-            report["first_mismatch"] = {"seq": n + 1, "expected": "<record count differs>", "actual": ""}
+            report["first_mismatch"] = {
+                "seq": n + 1,
+                "column": "<record count>",
+                "expected": "<record count differs>",
+                "actual": "",
+            }
     if summary.get("chain_head") != w.chain_head:
         report["valid"] = False
     return report

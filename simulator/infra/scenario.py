@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+import networkx as nx
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from ..scenario import ScenarioError, Strict, load_yaml, validate
 
 Id = str
+MAX_EVENTS = 10_000_000
+"""Default event budget: about 3 minutes at the kernel's ~55,000 events/s (flood_city: 152,194)."""
 
 
 class ChannelSpec(Strict):
@@ -30,14 +33,15 @@ class LatencySpec(Strict):
 
 
 class ServiceSpec(Strict):
-    """A queueing service: `servers` parallel channels sharing a service rate `capacity`."""
+    """A queueing service: `servers` parallel channels sharing a service rate `capacity`.
+    `max_queue: 0` is a loss system (no waiting room: beds, ambulances)."""
 
     id: Id
     sector: str = "general"
     capacity: PositiveFloat
     servers: PositiveInt = 1
     depends_on: list[Id] = []
-    max_queue: PositiveInt = 100
+    max_queue: NonNegativeInt = 100
     service_time: Literal["exponential", "deterministic"] = "exponential"
     overload_at: PositiveFloat = 1.0
     fail_at: PositiveFloat = 3.0
@@ -115,8 +119,12 @@ class InfraScenario(Strict):
     name: str
     description: str = ""
     world: Literal["infra"] = "infra"
-    seed: int = 0
-    until: PositiveFloat | None = None
+    seed: NonNegativeInt = 0
+    until: PositiveFloat
+    """End time of the run (required: citizens and patrols never stop by themselves)."""
+    max_events: PositiveInt = MAX_EVENTS
+    """A run that would apply more events than this is refused up front when its expected
+    work already exceeds it, and otherwise stopped with an error and nothing written."""
     recording: RecordingSpec = RecordingSpec()
     latency: LatencySpec = LatencySpec()
     services: list[ServiceSpec] = Field(min_length=1)
@@ -131,6 +139,7 @@ class InfraScenario(Strict):
 
 def check_references(s: InfraScenario, source: str) -> None:
     """Cross-reference checks pydantic cannot express: every named service exists, ids unique."""
+    check_unique_ids(s, source)
     services = [svc.id for svc in s.services]
     allowed = ", ".join(services) if len(services) <= 12 else ", ".join(services[:12]) + ", ..."
     known = set(services)
@@ -162,11 +171,74 @@ def check_references(s: InfraScenario, source: str) -> None:
                     f"{source}: stressors[{i}].warn[{j}]: unknown citizen group {ref!r} "
                     f"(allowed: {', '.join(sorted(groups)) or 'none defined'})"
                 )
-    ids = services + [c.id for c in s.citizens] + [a.id for a in s.agencies]
+    check_cycles(s, source)
+    check_thresholds(s, source)
+    check_budget(s, source)
+
+
+def check_unique_ids(s: InfraScenario, source: str) -> None:
+    ids = [svc.id for svc in s.services] + [c.id for c in s.citizens] + [a.id for a in s.agencies]
     ids += [f.id for f in s.stressors] + ([s.policy.id] if s.policy else [])
     dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
     if dupes:
-        raise ScenarioError(f"{source}: ids must be unique, repeated: {', '.join(dupes)}")
+        raise ScenarioError(
+            f"{source}: ids must be unique across services, citizens, agencies, stressors and "
+            f"the policy maker; repeated: {', '.join(dupes)}"
+        )
+
+
+def check_cycles(s: InfraScenario, source: str) -> None:
+    """Failures spread along `depends_on`; a cycle has no first cause."""
+    graph = nx.DiGraph((dep, svc.id) for svc in s.services for dep in svc.depends_on)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    names = [v for _, v in cycle][::-1]  # edge (u, v): v depends on u
+    chain = " depends on ".join([*names, names[0]])
+    index = next(i for i, svc in enumerate(s.services) if svc.id == names[0])
+    raise ScenarioError(
+        f"{source}: services[{index}].depends_on: dependency cycle: {chain} "
+        "(allowed: dependencies without cycles; a failure needs a first cause)"
+    )
+
+
+def check_thresholds(s: InfraScenario, source: str) -> None:
+    """Health thresholds in an order the state machine can follow."""
+    for i, svc in enumerate(s.services):
+        pairs = (
+            ("recover_below", svc.recover_below, "overload_at", svc.overload_at),
+            ("overload_at", svc.overload_at, "fail_at", svc.fail_at),
+            ("fail_resource", svc.fail_resource, "recover_resource", svc.recover_resource),
+        )
+        for low_name, low, high_name, high in pairs:
+            if low > high:
+                raise ScenarioError(
+                    f"{source}: services[{i}].{low_name}: {low:g} is above {high_name} {high:g} "
+                    f"(allowed: {low_name} <= {high_name})"
+                )
+
+
+def expected_work(s: InfraScenario) -> float:
+    """Actor steps a run takes at least: citizens' requests at their base demand (panic only
+    adds), agency patrols, policy reviews and flood ticks, each over `until`."""
+    work = sum(c.count * c.demand for c in s.citizens) * s.until
+    work += sum(s.until / a.patrol_every for a in s.agencies)
+    work += s.until / s.policy.review_every if s.policy else 0.0
+    work += sum(min(f.duration, s.until) / f.tick * len(f.services) for f in s.stressors)
+    return work
+
+
+def check_budget(s: InfraScenario, source: str) -> None:
+    """Refuse up front a run that cannot finish within `max_events` (a run that gets there
+    anyway, e.g. when panic multiplies demand, is stopped by the kernel with an error)."""
+    work = expected_work(s)
+    if work > s.max_events:
+        raise ScenarioError(
+            f"{source}: until: {s.until:g} time units need at least {work:,.3g} events (citizen "
+            f"requests at base demand, patrols, reviews, flood ticks), more than max_events "
+            f"{s.max_events:,} (allowed: a shorter until, lower demand, or a larger max_events)"
+        )
 
 
 def load_scenario(path: str, overrides: dict | None = None) -> InfraScenario:
@@ -177,7 +249,10 @@ def load_scenario(path: str, overrides: dict | None = None) -> InfraScenario:
         from ..scenario import set_dotted
 
         for key, value in overrides.items():
-            set_dotted(data, key, value)
+            try:
+                set_dotted(data, key, value)
+            except ScenarioError as exc:
+                raise ScenarioError(f"--set {exc}") from None
     scenario = validate(InfraScenario, data, str(path))
     check_references(scenario, str(path))
     return scenario
