@@ -35,7 +35,11 @@ def _overrides(pairs: list[str]) -> dict:
         if "=" not in pair:
             raise ScenarioError(f"--set {pair!r}: expected KEY=VALUE, e.g. policy.intervention_delay=5")
         key, value = pair.split("=", 1)
-        out[key] = yaml.safe_load(value)
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ScenarioError(f"--set {pair!r}: the value is not valid YAML ({problem})") from None
     return out
 
 
