@@ -188,4 +188,6 @@ def _list_index(items: list[Any], part: str, path: str, here: str) -> int:
         return ids.index(part)
     allowed = f"0 to {len(items) - 1}" if items else "none: the list is empty"
     named = f" or an id: {', '.join(map(str, ids[:12]))}{', ...' if len(ids) > 12 else ''}" if ids else ""
-    raise ScenarioError(f"{path}: {here} has {len(items)} items, no item {part!r} (allowed: index {allowed}{named})")
+    raise ScenarioError(
+        f"{path}: {here} has {len(items)} items, no item {part!r} (allowed: index {allowed}{named})"
+    )

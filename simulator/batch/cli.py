@@ -68,7 +68,7 @@ def check_args(args: argparse.Namespace) -> None:
     if args.replications < 1:
         raise ScenarioError(f"-n/--replications: {args.replications} (allowed: 1 or more runs per point)")
     if args.workers is not None and args.workers < 1:
-        raise ScenarioError(f"--workers: {args.workers} (allowed: 1 or more, or leave it out for one per CPU)")
+        raise ScenarioError(f"--workers: {args.workers} (allowed: 1 or more; leave it out for one per CPU)")
     if args.seed is not None and args.seed < 0:
         raise ScenarioError(f"--seed: {args.seed} (allowed: 0 or more)")
     if args.scheduler and args.backend != "dask":
@@ -81,7 +81,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise ScenarioError(f"--show: unknown outcome {unknown[0]!r} (allowed: {', '.join(known)})")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: is a file (allowed: a folder, new or holding a batch to --force over)")
+        raise ScenarioError(f"--out {out}: is a file (allowed: a folder)")
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not args.force:
         raise ScenarioError(
@@ -115,7 +115,7 @@ def register_cli(sub, commands) -> None:
     )
     p.add_argument("scenario", help="scenario YAML")
     p.add_argument(
-        "-n", "--replications", type=int, default=20, help="replications per sweep point, 1 or more (default 20)"
+        "-n", "--replications", type=int, default=20, help="runs per sweep point, 1 or more (default 20)"
     )
     p.add_argument(
         "--sweep",

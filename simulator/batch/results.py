@@ -106,7 +106,8 @@ def write_json(results: Sequence[TaskResult], path: str | os.PathLike[str]) -> P
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     ordered = finite_or_null(sorted(results, key=lambda r: r["index"]))
-    out.write_text(json.dumps(ordered, indent=1, sort_keys=True, default=_json_default, allow_nan=False) + "\n")
+    text = json.dumps(ordered, indent=1, sort_keys=True, default=_json_default, allow_nan=False)
+    out.write_text(text + "\n")
     return out
 
 

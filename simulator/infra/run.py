@@ -173,7 +173,7 @@ def check_metrics(path: Path) -> int:
         last, number = 0, 1
         for number, line in enumerate(handle, start=2):
             if not line.endswith(b"\n"):
-                raise ScenarioError(f"{path}:{number}: the last line is cut off (no newline); the file is truncated")
+                raise ScenarioError(f"{path}:{number}: the last line is cut off (no newline): truncated")
             cells = line.split(b",", at + 1)
             try:
                 seq = int(cells[at]) if len(cells) > at + 1 else None
@@ -182,7 +182,7 @@ def check_metrics(path: Path) -> int:
             if seq is None or seq < last:
                 raise ScenarioError(
                     f"{path}:{number}: column 'seq' holds {cells[at][:20] if len(cells) > at else b''!r}"
-                    f"{'' if seq is None else f' after {last}'} (allowed: a record number that never goes back)"
+                    f"{'' if seq is None else f' after {last}'} (allowed: a record number, never going back)"
                 )
             last = seq
     return number
