@@ -31,7 +31,10 @@ CASES = {
         ["--sweep", "policy.review_every=0.0000001"],
         "more than max_events",
     ),
-    "unknown outcome to show": (["--show", "cascade,nope"], "--show: unknown outcome 'nope' (allowed: events,"),
+    "unknown outcome to show": (
+        ["--show", "cascade,nope"],
+        "--show: unknown outcome 'nope' (allowed: events,",
+    ),
     "scheduler without dask": (["--scheduler", "tcp://127.0.0.1:1"], "applies to --backend dask only"),
 }
 
@@ -79,7 +82,8 @@ def test_failed_runs_are_reported_even_when_quiet(tmp_path, capsys, monkeypatch)
     assert main(["batch", FLOOD, "-n", "2", "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        f"error: 2 of 2 runs failed (first: RuntimeError: disk on fire); tracebacks in {out}/batch_results.json"
+        "error: 2 of 2 runs failed (first: RuntimeError: disk on fire); "
+        f"tracebacks in {out}/batch_results.json"
     ]
     results = json.loads((out / "batch_results.json").read_text(), parse_constant=pytest.fail)
     assert [r["status"] for r in results] == ["failed", "failed"]

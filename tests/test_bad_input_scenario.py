@@ -126,7 +126,10 @@ OVERRIDE_CASES = {
         ["--set services.9.capacity: services has 3 items, no item '9' (allowed: index 0 to 2"],
     ),
     "unknown service id": (["--set", "services.metro.capacity=1"], ["or an id: transport, emergency, power"]),
-    "into a scalar": (["--set", "seed.x=1"], ["--set seed.x: seed is a single value (42), it has no key 'x'"]),
+    "into a scalar": (
+        ["--set", "seed.x=1"],
+        ["--set seed.x: seed is a single value (42), it has no key 'x'"],
+    ),
     "empty path part": (["--set", "policy..budget=1"], ["empty part in the dotted path"]),
     "value that is not YAML": (["--set", "policy.budget=[1"], ["the value is not valid YAML"]),
     "no equals sign": (["--set", "policy.budget"], ["expected KEY=VALUE"]),

@@ -66,11 +66,20 @@ class Trace:
         return " | ".join(parts)
 
 
-def advance(w: World, scenario: InfraScenario, progress: Callable[[float], None] | None = None) -> None:
-    """Run `w` to `scenario.until`; a run that reaches `scenario.max_events` first is an error
-    (`ScenarioError`, partial files discarded), never a silently shorter run."""
+def advance(
+    w: World, scenario: InfraScenario, progress: Callable[[float], None] | None = None, steps: int = 200
+) -> None:
+    """Run `w` to `scenario.until`, calling `progress(now)` at `steps` even points of simulated
+    time; a run that needs more than `scenario.max_events` events is an error (`ScenarioError`,
+    partial files discarded), never a silently shorter run."""
     try:
-        w.run(until=scenario.until, progress=progress, max_events=scenario.max_events, limit_is_error=True)
+        w.run(
+            until=scenario.until,
+            progress=progress,
+            steps=steps,
+            max_events=scenario.max_events,
+            limit_is_error=True,
+        )
     except EventLimitReached as exc:
         raise ScenarioError(
             f"{scenario.name}: {exc}, before until={scenario.until:g}; nothing was written "

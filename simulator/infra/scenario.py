@@ -19,17 +19,26 @@ class ChannelSpec(Strict):
     """A latency channel: source kind -> target kind for one event type (`*` = any)."""
 
     source: str = "*"
+    """Sending entity kind (service, citizen, agency, policy, stressor) or `*`."""
     target: str = "*"
+    """Receiving entity kind, or `*`."""
     event: str = "*"
+    """Event type (request, complete, repair, budget_release, ...), or `*`."""
     base: NonNegativeFloat = 0.0
+    """Fixed part of the delay, in time units."""
     dist: Literal["fixed", "exponential", "uniform", "normal", "lognormal"] = "fixed"
+    """Distribution of the random part, scaled by `scale`."""
     scale: NonNegativeFloat = 0.0
+    """Scale of the random part (mean for exponential, width for uniform, sd for normal)."""
     congestion: NonNegativeFloat = 0.0
+    """Extra delay per message already in flight on this channel."""
 
 
 class LatencySpec(Strict):
     default: ChannelSpec = ChannelSpec()
+    """The channel used where no rule in `channels` matches."""
     channels: list[ChannelSpec] = []
+    """Rules by (source, target, event); the most specific match wins."""
 
 
 class ServiceSpec(Strict):
@@ -37,19 +46,33 @@ class ServiceSpec(Strict):
     `max_queue: 0` is a loss system (no waiting room: beds, ambulances)."""
 
     id: Id
+    """Unique name; other keys refer to the service by it."""
     sector: str = "general"
+    """Free label (transport, health, power, ...), shown in reports."""
     capacity: PositiveFloat
+    """Requests served per time unit with all resources and dependencies healthy."""
     servers: PositiveInt = 1
+    """Parallel channels sharing `capacity` (each serves at capacity / servers)."""
     depends_on: list[Id] = []
+    """Services whose degradation cuts this one's capacity (no cycles)."""
     max_queue: NonNegativeInt = 100
+    """Waiting room; a request finding it full (and no free server) is refused. 0: a loss system."""
     service_time: Literal["exponential", "deterministic"] = "exponential"
+    """Distribution of one request's service time, mean servers / capacity."""
     overload_at: PositiveFloat = 1.0
+    """Stress (work in system / capacity, in time units) at which it is overloaded."""
     fail_at: PositiveFloat = 3.0
+    """Stress at which it fails (the waiting requests are refused)."""
     recover_below: PositiveFloat = 0.5
+    """Stress below which an overloaded or failed service is ok again."""
     fail_resource: NonNegativeFloat = 0.2
+    """Resource level (0..1) below which it fails."""
     recover_resource: NonNegativeFloat = 0.5
+    """Resource level a failed service needs before it can recover."""
     dep_overloaded_factor: float = Field(0.75, ge=0, le=1)
+    """Capacity multiplier for each overloaded dependency."""
     dep_failed_factor: float = Field(0.4, ge=0, le=1)
+    """Capacity multiplier for each failed dependency."""
 
 
 class CitizenSpec(Strict):
@@ -70,46 +93,75 @@ class AgencySpec(Strict):
     """Watches some services through delayed, partial observations and sends repair crews."""
 
     id: Id
+    """Unique name."""
     services: list[Id] = Field(min_length=1)
+    """Services it watches and repairs."""
     patrol_every: PositiveFloat = 1.0
+    """Time units between patrols (observations arrive after the observe latency)."""
     coverage: float = Field(1.0, gt=0, le=1)
+    """Share of its services seen on each patrol."""
     crews: PositiveInt = 1
+    """Services repaired per patrol, the worst first."""
     repair_amount: NonNegativeFloat = 0.1
+    """Resource level one repair restores."""
 
 
 class PolicySpec(Strict):
     """The central policy maker: decides on agency reports; acts after institutional latency."""
 
     id: Id = "central_policy"
+    """Unique name."""
     intervention_delay: NonNegativeFloat = 3.0
+    """Institutional latency: time from a decision to its effect on a service."""
     budget: NonNegativeFloat = 1.0
+    """Total that can be released over the run."""
     per_decision: PositiveFloat = 1.0
+    """Budget spent by one decision."""
     review_every: PositiveFloat = 1.0
+    """Time units between reviews of the agencies' reports."""
     trigger: PositiveInt = 1
+    """Reported degraded services needed before it acts."""
     mode: Literal["budget_release", "capacity_reallocation", "both"] = "budget_release"
+    """What a decision does: restore resources, move capacity, or both."""
     reallocate: NonNegativeFloat = 0.5
+    """Share of a decision's amount moved as capacity from healthy to troubled services."""
 
 
 class FloodSpec(Strict):
     """A flood: damages resources and raises demand on `services`, spreading over time."""
 
     kind: Literal["flood"] = "flood"
+    """The stressor type."""
     id: Id = "flood"
+    """Unique name."""
     intensity: PositiveFloat = 1.0
+    """Multiplies damage and demand surge."""
     start: NonNegativeFloat = 1.0
+    """Time the flood reaches its first service."""
     duration: PositiveFloat = 3.0
+    """How long the flood lasts from `start`."""
     services: list[Id] = Field(min_length=1)
+    """Services hit, in the order the water reaches them."""
     spread: NonNegativeFloat = 0.5
+    """Time between reaching one service and the next."""
     tick: PositiveFloat = 0.25
+    """Time between damage steps."""
     damage_rate: NonNegativeFloat = 0.25
+    """Resource level lost per time unit (x intensity)."""
     surge_rate: NonNegativeFloat = 2.0
+    """Extra requests per time unit on a hit service (x intensity)."""
     warn: list[Id] = []
+    """Citizen groups warned at the onset (their panic rises)."""
 
 
 class RecordingSpec(Strict):
     mode: Literal["all", "changed", "off"] = "all"
+    """all: every service after each event; changed: the services that changed, plus
+    snapshots; off: no metrics.csv."""
     snapshot_every: PositiveInt = 10_000
+    """In `changed` mode, a full snapshot every this many records."""
     trace: bool = True
+    """Print every applied event (`--trace`/`--no-trace` override it)."""
     background: bool = False
     """Format and hash records in a second process (same bytes; for large worlds on 2+ cores).
     Used only when nothing in this process needs the records themselves (no trace)."""
@@ -117,21 +169,32 @@ class RecordingSpec(Strict):
 
 class InfraScenario(Strict):
     name: str
+    """Shown in traces, summaries and reports."""
     description: str = ""
+    """Free text."""
     world: Literal["infra"] = "infra"
+    """The world this scenario runs in."""
     seed: NonNegativeInt = 0
+    """Master seed: every random stream derives from it by name."""
     until: PositiveFloat
     """End time of the run (required: citizens and patrols never stop by themselves)."""
     max_events: PositiveInt = MAX_EVENTS
     """A run that would apply more events than this is refused up front when its expected
     work already exceeds it, and otherwise stopped with an error and nothing written."""
     recording: RecordingSpec = RecordingSpec()
+    """What is written to metrics.csv and printed."""
     latency: LatencySpec = LatencySpec()
+    """Delays between entity kinds, per event type."""
     services: list[ServiceSpec] = Field(min_length=1)
+    """The public services."""
     citizens: list[CitizenSpec] = []
+    """Citizen groups sending requests."""
     agencies: list[AgencySpec] = []
+    """Agencies that patrol, repair and report."""
     policy: PolicySpec | None = None
+    """The central policy maker (none: nobody decides)."""
     stressors: list[FloodSpec] = []
+    """Floods."""
 
     def citizen_count(self) -> int:
         return sum(c.count for c in self.citizens)
