@@ -120,9 +120,14 @@ def load_yaml(
     """The top-level mapping of a YAML file; `error` (one line naming the file) otherwise.
     With `allow_empty`, an empty file is an empty mapping (every value at its default)."""
     p = Path(path)
+    if p.is_dir():
+        raise error(f"{p}: is a folder, not a {what} file")
     if not p.is_file():
         raise error(f"{p}: no such {what} file")
-    raw = p.read_bytes()
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise error(f"{p}: cannot read the {what} file ({exc.strerror})") from None
     if b"\0" in raw:
         raise error(f"{p}: a binary file, not a YAML {what} (expected UTF-8 text)")
     try:

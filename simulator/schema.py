@@ -12,7 +12,7 @@ import json
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 from pydantic import BaseModel
@@ -36,6 +36,8 @@ def type_text(annotation: Any, anchors: dict[type, str]) -> str:
         return f"[mapping](#{anchors[annotation]})" if annotation in anchors else "mapping"
     origin = get_origin(annotation)
     args = get_args(annotation)
+    if origin is Annotated:
+        return type_text(args[0], anchors)
     if origin is Literal:
         return "one of " + ", ".join(f"`{a}`" for a in args)
     if origin in (Union, types.UnionType):
@@ -151,7 +153,9 @@ def infra_reference() -> str:
     rules = [
         "Every service named in `depends_on`, `citizens[i].uses`, `agencies[i].services` and "
         "`stressors[i].services` exists; `stressors[i].warn` names citizen groups.",
-        "Ids are unique across services, citizens, agencies, stressors and the policy maker.",
+        "Ids are non-empty, without commas, quotes or line breaks, and unique across services, "
+        "citizens, agencies, stressors and the policy maker (a group of `count` citizens takes "
+        "the ids `<id>_0` .. `<id>_<count-1>`).",
         "`depends_on` has no cycle (a service cannot depend on itself, directly or not).",
         "Per service: `recover_below <= overload_at <= fail_at` and `fail_resource <= recover_resource`.",
         "`max_queue: 0` is a loss system: a request finding every server busy is refused.",

@@ -34,6 +34,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if grid:
         for path in grid:  # fail fast on a path the scenario does not have
             head = path.split(".")[0]
+            if head in ("seed", "recording"):
+                why = "each run's seed comes from --seed" if head == "seed" else "batch runs record nothing"
+                raise ScenarioError(f"sweep: {path}: has no effect ({why}; allowed: any other scenario key)")
             if head not in base:
                 raise ScenarioError(f"sweep: {path}: unknown key {head!r} (allowed: {', '.join(base)})")
         check_points(base, grid, args.scenario)

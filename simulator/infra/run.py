@@ -161,7 +161,9 @@ def read_summary(folder: Path) -> dict:
     path = folder / "summary.json"
     try:
         summary = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:  # also UnicodeDecodeError
         raise ScenarioError(f"{path}: not valid JSON ({exc}); is this a run folder?") from None
     if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
         raise ScenarioError(f"{path}: no 'config' mapping; a run's summary.json holds the resolved scenario")
@@ -171,11 +173,18 @@ def read_summary(folder: Path) -> dict:
 def check_metrics(path: Path) -> int:
     """Check a metrics file's shape before trusting it: a header with `seq`, every line whole
     (ends with a newline) with an integer `seq` that never goes back. Returns the line count."""
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror})") from None
+    with handle:
         header = handle.readline()
         if not header.endswith(b"\n"):
             raise ScenarioError(f"{path}: empty or without a header line; is this a run's metrics.csv?")
-        columns = header.decode(errors="replace").rstrip("\n").split(",")
+        try:
+            columns = header.decode().rstrip("\n").split(",")
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{path}:1: the header is not UTF-8 text; is this a metrics.csv?") from None
         if "seq" not in columns:
             raise ScenarioError(f"{path}: no 'seq' column in the header (got {', '.join(columns[:8])}, ...)")
         at = columns.index("seq")

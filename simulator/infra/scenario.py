@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Annotated, Literal
 
 import networkx as nx
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import AfterValidator, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from ..scenario import ScenarioError, Strict, load_yaml, validate
 
-Id = str
+
+def _id(value: str) -> str:
+    if not value or any(c in value for c in ',"\n\r'):
+        raise ValueError("an id must be non-empty, without commas, quotes or line breaks")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_id)]
 MAX_EVENTS = 10_000_000
 """Default event budget: about 3 minutes at the kernel's ~55,000 events/s (flood_city: 152,194)."""
 
@@ -240,6 +247,7 @@ def check_references(s: InfraScenario, source: str) -> None:
 
 
 def check_unique_ids(s: InfraScenario, source: str) -> None:
+    """Ids are unique across every entity, including the `<group>_<n>` names of citizens."""
     ids = [svc.id for svc in s.services] + [c.id for c in s.citizens] + [a.id for a in s.agencies]
     ids += [f.id for f in s.stressors] + ([s.policy.id] if s.policy else [])
     dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
@@ -248,6 +256,16 @@ def check_unique_ids(s: InfraScenario, source: str) -> None:
             f"{source}: ids must be unique across services, citizens, agencies, stressors and "
             f"the policy maker; repeated: {', '.join(dupes)}"
         )
+    taken = set(ids)
+    for i, group in enumerate(s.citizens):
+        if group.count > 1:
+            clash = next((f"{group.id}_{n}" for n in range(group.count) if f"{group.id}_{n}" in taken), None)
+            if clash:
+                raise ScenarioError(
+                    f"{source}: citizens[{i}]: its {group.count} citizens are named {group.id}_0.."
+                    f"{group.id}_{group.count - 1}, and {clash!r} is already an id (allowed: unique ids)"
+                )
+            taken.update(f"{group.id}_{n}" for n in range(group.count))
 
 
 def check_cycles(s: InfraScenario, source: str) -> None:
