@@ -26,8 +26,12 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".partial")
-    tmp.write_text(text)
-    os.replace(tmp, p)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, p)
+    except BaseException:  # a full disk, Ctrl-C, SIGTERM: no .partial left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def finite_or_null(value: Any) -> Any:

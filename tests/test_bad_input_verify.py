@@ -107,6 +107,6 @@ def test_an_altered_value_names_its_record_and_column(good_run, tmp_path, capsys
 
 
 def test_a_good_folder_verifies(good_run, capsys):
-    assert main(["verify", str(good_run), "--quiet"]) == 0
+    assert main(["verify", str(good_run)]) == 0  # with the progress bar (hidden: not a terminal)
     out = capsys.readouterr().out
     assert '"valid": true' in out and "matches summary.json" in out
