@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _handle(args)
     finally:
-        if in_main_thread:
+        if in_main_thread and previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 

@@ -95,7 +95,7 @@ class ActorContext:
 
 
 class EventLimitReached(RuntimeError):
-    """A run applied `max_events` events before its end time."""
+    """A run needed more than `max_events` events before its end time."""
 
     def __init__(self, max_events: int, now: float) -> None:
         super().__init__(f"the run needs more than max_events={max_events:,} events (stopped at t={now:g})")
