@@ -16,6 +16,12 @@ CASES = {
     "no replications": (["-n", "0"], "-n/--replications: 0 (allowed: 1 or more runs per point)"),
     "negative replications": (["-n", "-3"], "-n/--replications: -3"),
     "no workers": (["--workers", "0"], "--workers: 0 (allowed: 1 or more"),
+    "ten thousand workers": (["--workers", "10000"], "--workers: 10000 local processes (allowed: 1 to"),
+    "a billion runs": (["-n", "1000000000"], "1,000,000,000 runs (allowed: up to 1,000,000 per batch"),
+    "too many runs in a sweep": (
+        ["-n", "500000", "--sweep", "policy.intervention_delay=1,2,3"],
+        "1,500,000 runs (allowed: up to 1,000,000",
+    ),
     "negative seed": (["--seed", "-1"], "--seed: -1 (allowed: 0 or more)"),
     "bad sweep value": (
         ["--sweep", "policy.intervention_delay=1,-2"],

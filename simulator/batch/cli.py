@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from math import prod
 from pathlib import Path
 
 PROPORTIONS = ("cascade", "collapse")
@@ -40,8 +42,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             if head not in base:
                 raise ScenarioError(f"sweep: {path}: unknown key {head!r} (allowed: {', '.join(base)})")
         check_points(base, grid, args.scenario)
+        check_total(args.replications * prod(len(values) for values in grid.values()))
         results = sweep(run_outcomes, base, grid, args.replications, seed, **common)
     else:
+        check_total(args.replications)
         results = replications(run_outcomes, base, args.replications, seed, **common)
     out = Path(args.out)
     write_json(results, out / "batch_results.json")
@@ -72,6 +76,9 @@ def check_args(args: argparse.Namespace) -> None:
         raise ScenarioError(f"-n/--replications: {args.replications} (allowed: 1 or more runs per point)")
     if args.workers is not None and args.workers < 1:
         raise ScenarioError(f"--workers: {args.workers} (allowed: 1 or more; leave it out for one per CPU)")
+    most = 4 * (os.cpu_count() or 1)
+    if args.workers is not None and args.workers > most and not args.scheduler:
+        raise ScenarioError(f"--workers: {args.workers} local processes (allowed: 1 to {most}, 4 per CPU)")
     if args.seed is not None and args.seed < 0:
         raise ScenarioError(f"--seed: {args.seed} (allowed: 0 or more)")
     if args.scheduler and args.backend != "dask":
@@ -90,6 +97,19 @@ def check_args(args: argparse.Namespace) -> None:
         raise ScenarioError(
             f"--out {out}: already holds a batch ({', '.join(existing)}); "
             "add --force to overwrite it, or choose another --out"
+        )
+
+
+MAX_RUNS = 1_000_000
+
+
+def check_total(runs: int) -> None:
+    """Every task is built up front; a batch of more runs than this would exhaust memory first."""
+    from ..scenario import ScenarioError
+
+    if runs > MAX_RUNS:
+        raise ScenarioError(
+            f"-n x sweep points: {runs:,} runs (allowed: up to {MAX_RUNS:,} per batch; split it by --seed)"
         )
 
 
