@@ -54,9 +54,24 @@ FILE_CASES = {
         lambda d: service(d, "transport").update(depends_on=["emergency"]),
         ["services[1].depends_on: dependency cycle: emergency depends on transport depends on emergency"],
     ),
-    "duplicate service id": (
-        lambda d: d["services"].append({"id": "power", "capacity": 1.0}),
-        ["ids must be unique", "repeated: power"],
+    "duplicate service id": (  # a second 'transport' depending on the first: not "itself"
+        lambda d: d["services"].append({"id": "transport", "capacity": 1, "depends_on": ["transport"]}),
+        ["ids must be unique", "repeated: transport"],
+    ),
+    "self dependency": (
+        lambda d: service(d, "power").update(depends_on=["power"]),
+        ["services[2].depends_on[0]: a service cannot depend on itself"],
+    ),
+    "id with a comma": (
+        lambda d: service(d, "power").update(id="po,wer"),
+        ["services[2].id: an id must be non-empty, without commas, quotes or line breaks"],
+    ),
+    "citizen names colliding with an id": (
+        lambda d: (
+            d["citizens"][0].update(count=3),
+            d["services"].append({"id": "citizen_1_1", "capacity": 1}),
+        ),
+        ["citizens[0]: its 3 citizens are named citizen_1_0..citizen_1_2, and 'citizen_1_1' is already"],
     ),
     "overload_at above fail_at": (
         lambda d: service(d, "power").update(overload_at=5),
