@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.batch_speedup --scenario scenarios/flood_town.yaml
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
+
+docs: $(STAMP)  # the scenario references, generated from the models (a test keeps them in sync)
+	$(PY) -m simulator.cli schema infra --out docs/infra-scenario.md
+	$(PY) -m simulator.cli schema finance --out docs/finance-config.md
 
 clean:
 	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png

@@ -45,7 +45,7 @@ def test_the_readme_example_runs_and_matches_the_cli(tmp_path, monkeypatch, caps
 @pytest.mark.parametrize("world", sorted(DOCS))
 def test_the_docs_page_is_what_the_models_generate(world):
     assert DOCS[world] not in check_docs(ROOT), (
-        f"docs out of date: run `simulator schema {world} --out {DOCS[world]}` and commit the result"
+        f"docs out of date: run `make docs` (or `simulator schema {world} --out {DOCS[world]}`) and commit"
     )
 
 
