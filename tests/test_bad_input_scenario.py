@@ -210,3 +210,13 @@ def test_write_json_turns_non_finite_numbers_into_null(tmp_path):
 
     write_json(tmp_path / "x.json", {"a": float("inf"), "b": [float("nan"), 1.5], "c": {"d": -float("inf")}})
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
+
+
+@pytest.mark.parametrize("blocked", ["metrics.csv", "summary.json"])
+def test_an_output_name_taken_by_a_folder_leaves_no_partial_file(blocked, tmp_path, capsys):
+    out = tmp_path / "results"
+    (out / blocked).mkdir(parents=True)
+    assert main(["run", str(FLOOD), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Is a directory" in err[0], err
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
