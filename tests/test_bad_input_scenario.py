@@ -212,11 +212,13 @@ def test_write_json_turns_non_finite_numbers_into_null(tmp_path):
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
 
 
+@pytest.mark.parametrize("background", ["false", "true"])
 @pytest.mark.parametrize("blocked", ["metrics.csv", "summary.json"])
-def test_an_output_name_taken_by_a_folder_leaves_no_partial_file(blocked, tmp_path, capsys):
+def test_an_output_name_taken_by_a_folder_leaves_no_partial_file(blocked, background, tmp_path, capsys):
     out = tmp_path / "results"
     (out / blocked).mkdir(parents=True)
-    assert main(["run", str(FLOOD), "--out", str(out), "--quiet"]) == 1
+    argv = ["run", str(FLOOD), "--out", str(out), "--quiet", "--set", f"recording.background={background}"]
+    assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "Is a directory" in err[0], err
     assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
