@@ -157,10 +157,11 @@ def infra_reference() -> str:
         "citizens, agencies, stressors and the policy maker (a group of `count` citizens takes "
         "the ids `<id>_0` .. `<id>_<count-1>`).",
         "`depends_on` has no cycle (a service cannot depend on itself, directly or not).",
-        "Per service: `recover_below <= overload_at <= fail_at` and `fail_resource <= recover_resource`.",
+        "Per service: `recover_below <= overload_at <= fail_at` and `fail_resource <= recover_resource`; "
+        "per flood: `tick <= duration`.",
         "`max_queue: 0` is a loss system: a request finding every server busy is refused.",
         f"`max_events` (default {MAX_EVENTS:,}) bounds a run: a scenario whose citizen requests at "
-        "base demand, patrols, reviews and flood ticks over `until` already exceed it is refused "
+        "base demand, patrols, reviews, flood ticks and surges over `until` already exceed it is refused "
         "before it starts; a run that needs more events anyway (panic multiplies demand) stops with "
         "an error and writes nothing.",
         "Numbers are finite (no `.inf`, `.nan`); `true`/`false` are not numbers; a key may appear "

@@ -85,6 +85,14 @@ FILE_CASES = {
         lambda d: service(d, "emergency").update(fail_resource=0.9),
         ["services[1].fail_resource: 0.9 is above recover_resource 0.5"],
     ),
+    "flood tick longer than the flood": (
+        lambda d: d["stressors"][0].update(tick=1e300),
+        ["stressors[0].tick: 1e+300 is longer than the flood's duration 3 (allowed: tick <= duration)"],
+    ),
+    "flood surge too high": (
+        lambda d: d["stressors"][0].update(intensity=1e300),
+        ["need at least 2.4e+301 events", "more than max_events"],  # 12 ticks x 2 services x 1e300 x 4 x 0.25
+    ),
     "capacity true": (
         lambda d: service(d, "power").update(capacity=True),
         ["services[2].capacity: expected a number or text, not true/false"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Annotated, Literal
 
@@ -285,7 +286,7 @@ def check_cycles(s: InfraScenario, source: str) -> None:
 
 
 def check_thresholds(s: InfraScenario, source: str) -> None:
-    """Health thresholds in an order the state machine can follow."""
+    """Health thresholds in an order the state machine can follow; flood ticks within the flood."""
     for i, svc in enumerate(s.services):
         pairs = (
             ("recover_below", svc.recover_below, "overload_at", svc.overload_at),
@@ -298,15 +299,24 @@ def check_thresholds(s: InfraScenario, source: str) -> None:
                     f"{source}: services[{i}].{low_name}: {low:g} is above {high_name} {high:g} "
                     f"(allowed: {low_name} <= {high_name})"
                 )
+    for i, flood in enumerate(s.stressors):
+        if flood.tick > flood.duration:
+            raise ScenarioError(
+                f"{source}: stressors[{i}].tick: {flood.tick:g} is longer than the flood's duration "
+                f"{flood.duration:g} (allowed: tick <= duration)"
+            )
 
 
 def expected_work(s: InfraScenario) -> float:
     """Actor steps a run takes at least: citizens' requests at their base demand (panic only
-    adds), agency patrols, policy reviews and flood ticks, each over `until`."""
+    adds), agency patrols, policy reviews, flood ticks and the flood's surge requests (the
+    expected count), each over `until`."""
     work = sum(c.count * c.demand for c in s.citizens) * s.until
     work += sum(s.until / a.patrol_every for a in s.agencies)
     work += s.until / s.policy.review_every if s.policy else 0.0
-    work += sum(min(f.duration, s.until) / f.tick * len(f.services) for f in s.stressors)
+    for f in s.stressors:
+        ticks = math.ceil(min(f.duration, s.until) / f.tick)
+        work += ticks * len(f.services) * (1 + f.intensity * f.surge_rate * f.tick)
     return work
 
 
@@ -317,7 +327,7 @@ def check_budget(s: InfraScenario, source: str) -> None:
     if work > s.max_events:
         raise ScenarioError(
             f"{source}: until: {s.until:g} time units need at least {work:,.3g} events (citizen "
-            f"requests at base demand, patrols, reviews, flood ticks), more than max_events "
+            f"requests at base demand, patrols, reviews, flood ticks and surges), more than max_events "
             f"{s.max_events:,} (allowed: a shorter until, lower demand, or a larger max_events)"
         )
 
