@@ -43,7 +43,7 @@ def put(data, path, value):
 
 
 @settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")),  # more: FUZZ_EXAMPLES=3000 pytest ...
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),  # more: FUZZ_EXAMPLES=3000 pytest ...
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
