@@ -55,7 +55,9 @@ class ExchangeConfig(_Service):
     slippage_jitter_bps: float = Field(0.0, ge=0, le=1000, description="extra random slippage, uniform")
     reject_rate: float = Field(0.0, ge=0, le=1, description="share of orders rejected at random")
     allow_short: bool = False
-    short_margin: float = Field(1.0, ge=0, le=10, description="cash held against a new short, x notional")
+    short_margin: float = Field(
+        1.0, ge=0, le=10, description="cash kept at the broker on top of a short's proceeds, x its value"
+    )
 
 
 class LatencyRule(_Model):
