@@ -160,7 +160,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay_simulation
 
     with Store.reader(args.db) if args.read_only else Store(args.db) as store:
-        report = replay_simulation(store, args.simulation_id, args.from_checkpoint)
+        report = replay_simulation(store, args.simulation_id, args.from_checkpoint, args.head)
     print(json.dumps(report.as_dict(), indent=None if args.json else 2, sort_keys=False))
     return 0 if report.valid else 1
 
@@ -245,6 +245,11 @@ def register_cli(subparsers: Any, commands: dict[str, Handler] | None = None) ->
         help="checkpoint index (42, -1 for the last) or id (sim-000001:000042)",
     )
     replay.add_argument("--db", default=DEFAULT_DB, help=f"SQLite store (default {DEFAULT_DB})")
+    replay.add_argument(
+        "--head",
+        metavar="HASH",
+        help="the chain head the run printed (or its summary.json holds); the stored chain must end in it",
+    )
     replay.add_argument(
         "--read-only", action="store_true", help="open the store read-only (no replay event logged)"
     )

@@ -240,7 +240,9 @@ class Store:
 
     # -- checkpoints ------------------------------------------------------------------------
     def save_checkpoints(self, rows: Sequence[CheckpointRow]) -> None:
-        """Insert a batch of checkpoint rows in one transaction (all or nothing)."""
+        """Insert a batch of checkpoint rows in one transaction (all or nothing); the
+        simulation's `chain_head` moves to the batch's last hash in the same transaction, so
+        it always names the head of the stored prefix (what replay checks the chain against)."""
         if not rows:
             return
         self.conn.execute("BEGIN IMMEDIATE")
@@ -249,6 +251,8 @@ class Store:
                 f"INSERT INTO checkpoints({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            last = rows[-1]
+            self.conn.execute("UPDATE simulations SET chain_head = ? WHERE id = ?", (last[7], last[1]))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
