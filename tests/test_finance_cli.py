@@ -35,7 +35,7 @@ def test_example_scenarios_validate_and_load(path):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"initial_capital": -5}, "initial_capital: Input should be greater than 0 (got -5)"),
+        ({"initial_capital": -5}, "initial_capital: Input should be greater than or equal to 1 (got -5)"),
         (
             {"market": {"symbols": ["sp500", "FOO"]}},
             "market.symbols[1]: unknown symbol 'FOO'; allowed: arch series nasdaq, sp500, vix, wti, "
@@ -83,7 +83,7 @@ def test_yaml_file_errors(tmp_path):
         load_config(bad)
     bad.write_text("initial_capital: -1\n")
     with pytest.raises(
-        ConfigError, match=r"^.*bad.yaml: initial_capital: Input should be greater than 0 \(got -1\)$"
+        ConfigError, match=r"^.*bad.yaml: initial_capital: Input should be greater than or equal to 1 \(got -1\)$"
     ):
         load_config(bad)
     with pytest.raises(ConfigError, match="no such config file"):
@@ -105,7 +105,7 @@ def test_csv_paths_resolve_against_the_config_file(tmp_path):
     [
         (
             ["--strategy", "momentum", "--capital", "-5"],
-            "error: initial_capital: Input should be greater than 0 (got -5.0)",
+            "error: initial_capital: Input should be greater than or equal to 1 (got -5.0)",
         ),
         (["--strategy", "momentum", "--symbol", "FOO"], "error: market.symbols[0]: unknown symbol 'FOO'"),
         (

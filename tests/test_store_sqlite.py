@@ -128,5 +128,5 @@ def test_standings_and_events(store):
 
 
 def test_reader_of_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(StoreError, match="no store at"):
+    with pytest.raises(StoreError, match="missing.sqlite: no such store"):
         Store.reader(tmp_path / "missing.sqlite")
