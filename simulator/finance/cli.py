@@ -129,7 +129,7 @@ def _progress(days: int, label: str, enabled: bool) -> tuple[Any, Callable[[Any]
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=days, unit="day", desc=label, file=sys.stderr, disable=None, leave=False)
+    bar = tqdm(total=days, unit="day", desc=label, file=sys.stderr, disable=None)
 
     def tick(cp: Any) -> None:
         if cp.phase == "consolidate":

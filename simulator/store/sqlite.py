@@ -107,14 +107,18 @@ class Store:
             if readonly:
                 uri = f"file:{self.path.resolve()}?mode=ro"
                 self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+                self._check_tables(may_create=False)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                self._check_tables(may_create=create)
                 self._set_up()
             self.conn.execute("PRAGMA busy_timeout=30000")
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StoreError) as exc:
             if getattr(self, "conn", None) is not None:
                 self.conn.close()
+            if isinstance(exc, StoreError):
+                raise
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"{self.path}: cannot open it as a SQLite store: {reason}") from None
         self.conn.row_factory = sqlite3.Row
@@ -139,6 +143,21 @@ class Store:
             raise StoreError(f"{path}: cannot read it: {exc.strerror or exc}") from None
         if head and head != SQLITE_MAGIC:
             raise StoreError(f"{path}: is not a SQLite database (no SQLite header); --db takes a SQLite file")
+
+    def _check_tables(self, may_create: bool) -> None:
+        """Refuse a SQLite file that is not a store: another program's database (never written
+        to), or an empty one where a store must already exist."""
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        tables = {r[0] for r in rows}
+        if "simulations" in tables:
+            return
+        if tables:
+            raise StoreError(
+                f"{self.path}: is a SQLite database of something else (tables: {', '.join(sorted(tables))}); "
+                "--db takes a store written by finance-run, or a new file"
+            )
+        if not may_create:
+            raise StoreError(f"{self.path}: is an empty database, not a store (finance-run --db creates one)")
 
     def _set_up(self) -> None:
         mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -305,12 +324,15 @@ class Store:
         return "owner" in {r[1] for r in self.conn.execute("PRAGMA table_info(simulations)")}
 
     def claim_simulation(self, simulation_id: str) -> None:
-        """Mark a simulation `running` and owned by this process; refuse one a live process owns."""
+        """Mark a simulation `running` and owned by this process; refuse one a live process owns
+        and a completed one (checked and claimed in one transaction)."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             sql = "SELECT status, owner FROM simulations WHERE id = ?"
             row = self._one(sql, (simulation_id,), "simulation")
             owner = json.loads(row["owner"]) if row["owner"] else None
+            if row["status"] == "completed":
+                raise StoreError(f"simulation {simulation_id} is completed: nothing to resume")
             if row["status"] == "running" and owner_alive(owner):
                 raise StoreError(
                     f"simulation {simulation_id} is running in process {owner['pid']} on {owner['host']}; "
