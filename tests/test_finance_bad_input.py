@@ -267,3 +267,30 @@ def test_every_option_of_every_finance_command_has_help():
         assert command.description, name
         for action in command._actions:
             assert action.help and len(action.help) > 10, (name, action.dest)
+
+
+def test_db_of_another_program_or_empty_is_not_written(capsys, tmp_path):
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE recipes (name TEXT)")
+    conn.close()
+    before = other.read_bytes()
+    refused(
+        capsys,
+        "finance-run",
+        "--strategy",
+        "momentum",
+        *SHORT,
+        "--db",
+        other,
+        says=f"{other}: is a SQLite database of something else (tables: recipes)",
+    )
+    refused(capsys, "finance-list", "--db", other, says="is a SQLite database of something else")
+    assert other.read_bytes() == before and leftovers(tmp_path) == ["other.sqlite"]
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    refused(capsys, "replay", "sim-000001", "--db", empty, says=f"{empty}: is an empty database, not a store")
+    refused(capsys, "finance-resume", "sim-000001", "--db", empty, says="is an empty database, not a store")
+    assert empty.read_bytes() == b"" and leftovers(tmp_path) == ["empty.sqlite", "other.sqlite"]
