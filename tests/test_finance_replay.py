@@ -121,6 +121,7 @@ def test_altered_checkpoint_is_reported_at_its_index(tmp_path):
         s.conn.execute("UPDATE checkpoints SET state_hash = ? WHERE id = ?", (forged, row.id))
         r = replay_simulation(s, sid, 10)
         assert not r.valid and r.first_mismatch == bad
+        s.update_simulation(sid, status="failed")  # as if it had stopped there
         with pytest.raises(FinanceError, match=f"cannot resume {sid}: checkpoint {bad + 1}: parent hash"):
             SimulationRuntime(s).resume(sid)
 
@@ -201,7 +202,10 @@ def test_replay_refuses_market_data_that_changed(store, tmp_path):
     )
     out = SimulationRuntime(store).run(cfg)
     assert replay_simulation(store, out.simulation_id).valid
-    path.write_text(path.read_text().replace("\n2000-01-05,", "\n2000-01-05,1"))  # one price changes
+    lines = path.read_text().splitlines()
+    day, o, h, lo, c, vol = next(line for line in lines if line.startswith("2000-01-05,")).split(",")
+    changed = f"{day},{c},{c},{c},{c},{vol}"  # one bar changes (and stays a valid bar)
+    path.write_text("\n".join(changed if line.startswith(day) else line for line in lines) + "\n")
     with pytest.raises(MarketDataError, match="its market data changed since it was recorded"):
         replay_simulation(store, out.simulation_id)
 
