@@ -131,3 +131,20 @@ def test_a_run_owned_by_a_live_process_cannot_be_resumed(tmp_path, capsys):
         s.conn.execute("UPDATE simulations SET owner = ? WHERE id = ?", (json.dumps(owner), sid))
         assert s.get_simulation(sid)["status"] == "interrupted"  # its owner is gone now
         assert s.count_checkpoints(sid) == 12
+
+
+def test_ctrl_c_leaves_an_interrupted_run_that_resumes(tmp_path):
+    db = tmp_path / "f.sqlite"
+
+    def ctrl_c(cp):
+        if cp.index == 77:
+            raise KeyboardInterrupt
+
+    with Store(db) as s:
+        with pytest.raises(KeyboardInterrupt):
+            SimulationRuntime(s).run(parse_config(CONFIG), on_checkpoint=ctrl_c, stop_after=200)
+        sim = s.get_simulation("sim-000001")
+        assert sim["status"] == "interrupted" and sim["owner"] is None
+        assert s.count_checkpoints("sim-000001") == 78
+        more = SimulationRuntime(s).resume("sim-000001", stop_after=22)
+    assert more.hashes == SimulationRuntime().run(parse_config(CONFIG), stop_after=100).hashes[78:]

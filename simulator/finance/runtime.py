@@ -196,10 +196,12 @@ class SimulationRuntime:
                 try:
                     writer.flush()
                 finally:
-                    self.store.update_simulation(sid, status="failed")
+                    # Ctrl-C stops a healthy run: it can be resumed as it is
+                    stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                    self.store.update_simulation(sid, status=stopped)
                     self.store.log_event(
                         sid,
-                        "simulation_failed",
+                        f"simulation_{stopped}",
                         "runtime",
                         {"error": f"{type(exc).__name__}: {exc}", "checkpoints": provenance.index},
                     )
