@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 
 from ..store import Store
 from .checkpoints import Provenance, restore_world
+from .config import FinanceConfig
 from .context import SimulationContext
 from .executor import PhaseExecutor
+from .market import MarketData
 from .runtime import config_of, verify_stored
 from .services import TRADER
 
@@ -44,14 +46,15 @@ def validate_chain(original: list[str], replay: list[str]) -> tuple[bool, int | 
     return True, None
 
 
-def _rerun(store: Store, sim: dict, stored: list[str], k: int) -> list[str]:
+def _rerun(
+    store: Store, sid: str, config: FinanceConfig, market: MarketData, stored: list[str], k: int
+) -> list[str]:
     """Restore checkpoint k (or start fresh, k = -1) and re-run to the end; the new hashes."""
-    config, market = sim["_rebuilt"]
-    ctx = SimulationContext(config, market, sim["id"])
+    ctx = SimulationContext(config, market, sid)
     new: list[str] = []
     resume_time = 0.0
     if k >= 0:
-        rows = (r.payload() for r in store.iter_checkpoints(sim["id"], 0, k + 1))
+        rows = (r.payload() for r in store.iter_checkpoints(sid, 0, k + 1))
         resume_time = restore_world(ctx.world, rows, ctx.log_fields)["time"]
     provenance = Provenance(ctx.world, ctx.log_fields, k + 1, stored[k] if k >= 0 else None)
     executor = PhaseExecutor(ctx, provenance, lambda cp: new.append(cp.state_hash), resume_time=resume_time)
@@ -76,7 +79,7 @@ def replay_simulation(
     name the first checkpoint that differs.
     """
     sim = store.get_simulation(simulation_id)
-    sim["_rebuilt"] = config_of(sim)  # refuses market data that changed since the run
+    config, market = config_of(sim)  # refuses market data that changed since the run
     stored, bad, why = verify_stored(store.iter_checkpoints(simulation_id))
     k = -1 if from_checkpoint is None else store.get_checkpoint(simulation_id, from_checkpoint).phase_index
     head = stored[-1] if stored else None
@@ -85,7 +88,7 @@ def replay_simulation(
     reason = why
     start = -1 if forged and bad is None else k
     try:
-        new = _rerun(store, sim, stored, start)
+        new = _rerun(store, simulation_id, config, market, stored, start)
     except Exception as exc:
         if bad is None or bad > start:  # not explained by corrupt stored data: a real failure
             raise
