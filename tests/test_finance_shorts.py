@@ -73,6 +73,7 @@ def test_a_short_is_opened_held_and_covered_at_the_default_margin(shorting):
     assert {t["side"] for t in sells} == {"sell"} and cover["side"] == "buy"
     assert sum(t["qty"] for t in sells) == cover["qty"] == -qty[last] and sells[0]["cycle"] == first
     assert cover["cycle"] == last + 1 and cover["closes"] and not any(t["closes"] for t in sells)
+
     # an independent price move: the data's opens (the previous close), less / plus the fixed
     # slippage, times the size
     def opened(cycle: int) -> float:
@@ -151,3 +152,41 @@ def _running(deltas):
         total += d
         out.append(total)
     return out
+
+
+def test_the_exchange_keeps_a_shorts_proceeds_and_margin_until_it_is_covered():
+    from simulator.finance.services import EXCHANGE, TRADER
+    from simulator.finance.services.common import ACCT_TRADER
+
+    from .test_finance_services import _fund, _open, _order, ask
+    from .test_finance_support import service_world
+
+    ctx, market = service_world(
+        **{"services.exchange.allow_short": True, "services.exchange.short_margin": 0.5}
+    )
+    _open(ctx, market)
+    o = market.open_price("sp500", market.index(0))
+    brk = ctx.world.entities[BROKERAGE]
+    lock = round(notional_cents(o, 10) * 1.5)
+    proceeds = notional_cents(o * (1 - SLIP), 10)
+    fee = fee_cents(proceeds, 0.0005, 100)
+    # the margin the short needs beyond its own proceeds: lock + fee - proceeds
+    _fund(ctx, lock + fee - proceeds - 1)
+    assert "insufficient cash" in _order(ctx, side="sell", qty=10)["reason"]
+    _fund(ctx, 1)
+    r = _order(ctx, side="sell", qty=10)
+    assert r["status"] == "filled" and brk["positions"]["sp500"] == -10 and brk["balance"] == lock
+    assert short_lock(brk["positions"], {"sp500": o}, 0.5) == lock
+    # none of it can be withdrawn or spent on something else while the short is open
+    out = ask(ctx, "exchange.withdraw", EXCHANGE, {"account": BROKERAGE, "amount": 1, "to": ACCT_TRADER})
+    assert not out["ok"] and "available 0.00" in out["reason"]
+    # covering releases it: the cover is paid from the lock, the rest can leave
+    c = _order(ctx, side="buy", qty=10)
+    assert c["status"] == "filled" and brk["positions"]["sp500"] == 0
+    left = lock - c["notional"] - c["fee"]
+    assert brk["balance"] == left > 0
+    out = ask(ctx, "exchange.withdraw", EXCHANGE, {"account": BROKERAGE, "amount": left, "to": ACCT_TRADER})
+    assert out["ok"] and brk["balance"] == 0
+    book = ctx.world.entities[TRADER]
+    assert book["realised"] == proceeds - c["notional"]  # the short's P&L, fees booked apart
+    assert book["fees"] == fee + c["fee"]

@@ -5,6 +5,10 @@ parent link). Then a fresh World is restored from checkpoint k (the context, eve
 the random streams' state, the kernel's sequence number and record chain), the remaining
 phases are run again, and the chain `stored[0..k] + replayed[k+1..]` is compared with the
 stored one. The report names the first index that differs.
+
+The stored chain must also end in the head recorded for the run (which moves with every
+checkpoint batch) and in a head the caller knows (`expect_head`, e.g. from summary.json): the
+checkpoints before k are only checked against their own hashes, which a forger can recompute.
 """
 
 from __future__ import annotations
