@@ -245,6 +245,9 @@ def test_replay_and_resume_bad_references(capsys, tmp_path):
     refused(capsys, "replay", "sim-000009", "--db", db, says="unknown simulation 'sim-000009'")
     refused(capsys, "replay", "sim-000001", "--from", "abc", "--db", db, says="has no checkpoint 'abc'")
     refused(capsys, "replay", "sim-000001", "--from", "-9999", "--db", db, says="has no checkpoint '-9999'")
+    refused(
+        capsys, "replay", "sim-000001", "--head", "abc", "--db", db, says="--head 'abc': expected a chain"
+    )
     refused(capsys, "finance-resume", "sim-000009", "--db", db, says="unknown simulation 'sim-000009'")
     refused(capsys, "finance-resume", "sim-000001", "--db", db, says="is completed: nothing to resume")
     with Store.reader(db) as s:

@@ -203,8 +203,14 @@ def cmd_finance_run(args: argparse.Namespace) -> int:
 @_guarded
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay a stored simulation from the start or a checkpoint; exit 1 if the chain differs."""
+    import re
+
     from ..store import Store
+    from .errors import ConfigError
     from .replay import replay_simulation
+
+    if args.head is not None and not re.fullmatch(r"[0-9a-f]{64}", args.head):
+        raise ConfigError(f"--head {args.head!r}: expected a chain head, 64 hex digits (sha256)")
 
     with Store.reader(args.db) if args.read_only else Store.existing(args.db) as store:
         report = replay_simulation(store, args.simulation_id, args.from_checkpoint, args.head)
