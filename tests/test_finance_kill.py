@@ -74,7 +74,7 @@ def test_a_sigkilled_run_reads_as_interrupted_and_resumes(tmp_path, capsys):
     db = tmp_path / "f.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "simulator.finance.cli", "finance-run", *ARGS, "--db", str(db), "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
     try:
         status, _, owner = _wait(lambda: (st := _status(db)) and st[1] >= 300 and st, 120, "300 checkpoints")
         assert status == "running" and owner["pid"] == proc.pid  # owned by that live process
