@@ -466,8 +466,10 @@ def _mod(ev: Evaluator, a: list[Any]) -> Any:
     x, y = to_number(a[0], "%"), to_number(a[1], "%")
     if y == 0:
         raise JsonLogicError("'%': modulo by zero", "%")
-    return _tidy(math.fmod(x, y), [x, y]) if isinstance(x, float) or isinstance(y, float) else int(
-        math.copysign(abs(x) % abs(y), x)
+    return (
+        _tidy(math.fmod(x, y), [x, y])
+        if isinstance(x, float) or isinstance(y, float)
+        else int(math.copysign(abs(x) % abs(y), x))
     )
 
 
@@ -598,10 +600,10 @@ _OPS: dict[str, Callable[[Evaluator, list[Any]], Any]] = {
     "!!": lambda ev, a: truthy(a[0] if a else None),
     "and": _and,
     "or": _or,
-    "==": lambda ev, a: (_need(a, 2, "==") or loose_equal(a[0], a[1])),
-    "!=": lambda ev, a: (_need(a, 2, "!=") or not loose_equal(a[0], a[1])),
-    "===": lambda ev, a: (_need(a, 2, "===") or strict_equal(a[0], a[1])),
-    "!==": lambda ev, a: (_need(a, 2, "!==") or not strict_equal(a[0], a[1])),
+    "==": lambda ev, a: _need(a, 2, "==") or loose_equal(a[0], a[1]),
+    "!=": lambda ev, a: _need(a, 2, "!=") or not loose_equal(a[0], a[1]),
+    "===": lambda ev, a: _need(a, 2, "===") or strict_equal(a[0], a[1]),
+    "!==": lambda ev, a: _need(a, 2, "!==") or not strict_equal(a[0], a[1]),
     "<": _chain("<", lambda c: c < 0),
     "<=": _chain("<=", lambda c: c <= 0),
     ">": _chain(">", lambda c: c > 0),
