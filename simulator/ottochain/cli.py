@@ -35,6 +35,57 @@ def cmd_fiber_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wallet(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+
+    from .wallet import Store, Wallet, WalletError, genesis_csv, passphrase_from_env_or_prompt
+
+    action = args.wallet_command
+    if action in ("list", "export-genesis") and not os.path.exists(args.store):
+        raise WalletError(f"{args.store}: no such wallet store (create one with `simulator wallet generate`)")
+    creating = action in ("generate", "import") and not os.path.exists(args.store)
+    store = Store(args.store, passphrase_from_env_or_prompt(confirm=creating and sys.stdin.isatty()))
+    if action == "generate":
+        if args.count < 1:
+            raise WalletError(f"--count {args.count}: must be at least 1")
+        for _ in range(args.count):
+            store.add(Wallet.generate())
+        store.save()
+        print(f"{args.store}: {args.count} wallets generated, {len(store.entries)} in the store")
+    elif action == "import":
+        keys = [line.strip() for line in sys.stdin if line.strip() and not line.startswith("#")]
+        if not keys:
+            raise WalletError("no private keys on standard input (64 hex digits per line)")
+        wallets = []
+        for n, text in enumerate(keys, 1):
+            try:
+                wallets.append(Wallet.from_hex(text))
+            except WalletError as exc:
+                raise WalletError(f"<stdin> line {n}: {exc}") from None
+        added = sum(store.add(w) for w in wallets)
+        store.save()
+        print(f"{args.store}: {added} wallets imported ({len(wallets) - added} already present)")
+    elif action == "list":
+        rows = [{"id": e["id"], "address": e["address"], "publicKey": e["publicKey"]} for e in store.entries]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                print(f"{r['id']}  {r['address']}  {r['publicKey']}")
+    else:
+        text = genesis_csv(store.entries, args.balance)
+        if args.out:
+            from pathlib import Path
+
+            Path(args.out).write_text(text)
+            print(f"wrote {len(store.entries)} genesis rows to {args.out}")
+        else:
+            sys.stdout.write(text)
+    return 0
+
+
 def register_cli(sub: Any, commands: dict[str, Handler]) -> None:
     fiber = sub.add_parser(
         "fiber",
@@ -68,3 +119,24 @@ def register_cli(sub: Any, commands: dict[str, Handler]) -> None:
     )
     chk.set_defaults(handler=cmd_fiber_check)
     commands["fiber"] = cmd_fiber_test
+
+    wallet = sub.add_parser(
+        "wallet",
+        help="OttoChain wallets: generate, import, list, export a genesis CSV",
+        description="secp256k1 wallets with DAG addresses, kept in a store encrypted at rest "
+        "(scrypt + AES-256-GCM). The passphrase comes from SIMULATOR_WALLET_PASSPHRASE or a prompt; "
+        "a wrong passphrase is an error (exit 2). Private keys are never printed or written in clear.",
+    )
+    wsub = wallet.add_subparsers(dest="wallet_command", required=True, metavar="ACTION")
+    gen = wsub.add_parser("generate", help="create N new wallets in the store (made if absent)")
+    gen.add_argument("--count", type=int, required=True, help="how many wallets")
+    imp = wsub.add_parser("import", help="add wallets from private keys in hex on standard input, one a line")
+    lst = wsub.add_parser("list", help="address and public key of each wallet (never the private key)")
+    lst.add_argument("--json", action="store_true", help="JSON instead of text")
+    exp = wsub.add_parser("export-genesis", help="address,balance CSV for the metagraph's genesis file")
+    exp.add_argument("--balance", required=True, help="balance per wallet in OTTO (10000 -> 1000000000000)")
+    exp.add_argument("--out", help="write to this file instead of standard output")
+    for p in (gen, imp, lst, exp):
+        p.add_argument("--store", required=True, help="wallet store file (JSON, encrypted private keys)")
+        p.set_defaults(handler=cmd_wallet)
+    commands["wallet"] = cmd_wallet
