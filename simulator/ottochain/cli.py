@@ -86,6 +86,28 @@ def cmd_wallet(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ottochain_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import load_scenario
+    from .run import completion_table, run_scenario
+
+    overrides: dict[str, Any] = {}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    base = load_scenario(args.scenario, overrides)
+    modes = ["fixed", "upstream"] if args.mode == "both" else [args.mode or base.mode]
+    summaries = {}
+    for mode in modes:
+        out = Path(args.out) / mode if len(modes) > 1 else Path(args.out)
+        summaries[mode] = run_scenario(base.model_copy(update={"mode": mode}), out)
+        s = summaries[mode]
+        if not args.quiet:
+            print(f"{mode}: {s['records']:,} records, chain head {s['chain_head']}, wrote {out}/metrics.csv")
+    print(completion_table(summaries))
+    return 0
+
+
 def register_cli(sub: Any, commands: dict[str, Handler]) -> None:
     fiber = sub.add_parser(
         "fiber",
@@ -140,3 +162,25 @@ def register_cli(sub: Any, commands: dict[str, Handler]) -> None:
         p.add_argument("--store", required=True, help="wallet store file (JSON, encrypted private keys)")
         p.set_defaults(handler=cmd_wallet)
     commands["wallet"] = cmd_wallet
+
+    otto = sub.add_parser(
+        "ottochain",
+        help="OttoChain world: a seeded population of wallet agents driving seven fiber types",
+        description="Run an OttoChain population scenario (YAML) on the kernel.",
+    )
+    osub = otto.add_subparsers(dest="otto_command", required=True, metavar="ACTION")
+    run = osub.add_parser(
+        "run",
+        help="run a population; write metrics.csv + summary.json; print completion per fiber type",
+        description="Agents create fibers (co-signed by every party in the fixed mode, by the initiator "
+        "alone in the upstream mode), answer what is pending to them, and give up after timeouts. The "
+        "metagraph batches signed messages into snapshots. --mode both runs the two modes on the same seed "
+        "into OUT/fixed and OUT/upstream and prints them side by side.",
+    )
+    run.add_argument("scenario", nargs="?", help="scenario YAML, e.g. scenarios/ottochain_population.yaml")
+    run.add_argument("--out", default="results/ottochain", help="run folder (default: results/ottochain)")
+    run.add_argument("--mode", choices=("fixed", "upstream", "both"), help="override the scenario's mode")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--quiet", action="store_true", help="only the completion table")
+    run.set_defaults(handler=cmd_ottochain_run)
+    commands["ottochain"] = cmd_ottochain_run

@@ -138,8 +138,18 @@ class Ledger:
             state = self._transition(fiber_id, event, payload, env or {}, staged, emitted, 0, signers)
         except _Rejected as rej:
             return Outcome(False, fiber_id, rej.reason, rej.detail)
-        self.fibers.update(staged)
+        self._commit(staged)
         return Outcome(True, fiber_id, state=state, emitted=emitted, touched=list(staged))
+
+    def _commit(self, staged: dict[str, dict[str, Any]]) -> None:
+        """Write staged records back in place, so holders of a record (the World) see it."""
+        for fid, rec in staged.items():
+            current = self.fibers.get(fid)
+            if current is None:
+                self.fibers[fid] = rec
+            else:
+                current.clear()
+                current.update(rec)
 
     def _stage(self, fid: str, staged: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if fid not in staged:

@@ -478,7 +478,9 @@ def _flat_values(a: list[Any]) -> list[Any]:
 
 
 def _merge(ev: Evaluator, a: list[Any]) -> Any:
-    if a and all(isinstance(v, dict) for v in a):
+    present = [v for v in a if v is not None]
+    if present and all(isinstance(v, dict) for v in present):
+        a = present
         out: dict[str, Any] = {}
         for v in a:
             out.update(v)
