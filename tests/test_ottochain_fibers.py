@@ -221,3 +221,72 @@ def test_bad_definitions_are_one_line_errors_with_file_and_json_path(tmp_path, c
     broken["initialState"] = "nowhere"
     assert "$.initialState: unknown state 'nowhere'" in _bad(tmp_path, json.dumps(broken), capsys)
     assert "$: malformed JSON at line 1 column" in _bad(tmp_path, '{"states": ', capsys)
+
+
+LAMP = {
+    "states": {"off": {"id": "off", "isFinal": False}, "on": {"id": "on", "isFinal": False}},
+    "initialState": "off",
+    "transitions": [
+        {
+            "from": "off",
+            "to": "on",
+            "eventName": "toggle",
+            "guard": {"!!": [{"var": "event.power"}]},
+            "effect": {"switchedBy": {"var": "event.by"}},
+        },
+    ],
+}
+PANEL = {
+    "states": {"idle": {"id": "idle", "isFinal": False}, "ready": {"id": "ready", "isFinal": False}},
+    "initialState": "idle",
+    "transitions": [
+        {
+            "from": "idle",
+            "to": "ready",
+            "eventName": "install",
+            "guard": True,
+            "effect": {
+                "_spawn": [{"childId": "lamp-1", "definition": "lamp", "initialData": {"watts": 9}}],
+                "installed": True,
+            },
+        },
+        {
+            "from": "ready",
+            "to": "ready",
+            "eventName": "press",
+            "guard": True,
+            "effect": {
+                "_triggers": [
+                    {
+                        "targetMachineId": "lamp-1",
+                        "eventName": "toggle",
+                        "payload": {"power": {"var": "event.power"}, "by": "panel"},
+                    }
+                ],
+                "presses": {"+": [{"var": "state.presses"}, 1]},
+            },
+        },
+    ],
+}
+
+
+def test_spawn_and_triggers_are_atomic(tmp_path):
+    ledger = Ledger()
+    for name, body in (("lamp", LAMP), ("panel", PANEL)):
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps(body))
+        ledger.define(name, load_definition(p))
+    ledger.create("panel-1", "panel", {"presses": 0}, ["alice"])
+    out = ledger.process("panel-1", "install", {}, ["alice"], 0)
+    assert out.accepted and ledger.fibers["lamp-1"]["parent"] == "panel-1"
+    assert ledger.fibers["lamp-1"]["owners"] == ["alice"] and ledger.fibers["lamp-1"]["data"] == {"watts": 9}
+    before = json.dumps(ledger.fibers, sort_keys=True)
+    out = ledger.process("panel-1", "press", {"power": False}, ["alice"], 1)  # the lamp's guard fails
+    assert (out.accepted, out.reason) == (False, GUARD_FAILED)
+    assert json.dumps(ledger.fibers, sort_keys=True) == before  # the panel's own change rolled back
+    out = ledger.process("panel-1", "press", {"power": True}, ["alice"], 1)
+    assert out.accepted and ledger.fibers["lamp-1"]["state"] == "on"
+    assert (
+        ledger.fibers["lamp-1"]["data"]["switchedBy"] == "panel"
+        and ledger.fibers["panel-1"]["data"]["presses"] == 1
+    )

@@ -118,3 +118,19 @@ def test_transitions_land_only_at_snapshots(runs):
     snapshots = [r for r in rows if r["event_type"] == "snapshot"]
     ordinals = s["fixed"]["outcomes"]["snapshots"]
     assert len(snapshots) == ordinals and ordinals in (until // interval - 1, until // interval)
+
+
+def test_run_outputs_carry_signatures_but_no_private_keys(runs):
+    import base64
+
+    from simulator.ottochain.wallet import Wallet
+
+    tmp, s = runs
+    text = (tmp / "fixed" / "metrics.csv").read_text() + (tmp / "fixed" / "summary.json").read_text()
+    assert '""signature""' in text
+    for i in range(SMALL["agents"]):
+        wallet = Wallet.from_seed_bytes(f"{SMALL['seed']}/agent_{i + 1:03d}".encode())
+        secret = wallet.secret_bytes()
+        assert wallet.public_hex in text or wallet.address not in text
+        for form in (secret.hex(), base64.b64encode(secret).decode()[:40]):
+            assert form not in text
