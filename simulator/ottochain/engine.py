@@ -27,7 +27,18 @@ NOT_FOUND = "fiber not found"
 NOT_ACTIVE = "fiber not active"
 EVAL_ERROR = "evaluation error"
 EXISTS = "fiber already exists"
-REASONS = (NOT_OWNER, NO_TRANSITION, GUARD_FAILED, STALE, NOT_FOUND, NOT_ACTIVE, EVAL_ERROR, EXISTS)
+UNKNOWN_DEFINITION = "unknown definition"
+REASONS = (
+    NOT_OWNER,
+    NO_TRANSITION,
+    GUARD_FAILED,
+    STALE,
+    NOT_FOUND,
+    NOT_ACTIVE,
+    EVAL_ERROR,
+    EXISTS,
+    UNKNOWN_DEFINITION,
+)
 MAX_DEPTH = 8
 
 
@@ -71,7 +82,9 @@ class Ledger:
 
     # -- creation -----------------------------------------------------------------------------
     def create_script(self, fiber_id: str, definition: str, signers: list[str], state: Any = None) -> Outcome:
-        script = self.definitions[definition]
+        script = self.definitions.get(definition)
+        if not isinstance(script, Script):
+            return Outcome(False, fiber_id, UNKNOWN_DEFINITION, f"no script named {definition!r}")
         if fiber_id in self.fibers:
             return Outcome(False, fiber_id, EXISTS, f"fiber {fiber_id} exists")
         self.fibers[fiber_id] = {
@@ -96,8 +109,9 @@ class Ledger:
         """A new machine in its initial state; its owners are exactly the create's signers."""
         if fiber_id in self.fibers:
             return Outcome(False, fiber_id, EXISTS, f"fiber {fiber_id} exists")
-        machine = self.definitions[definition]
-        assert isinstance(machine, Machine)
+        machine = self.definitions.get(definition)
+        if not isinstance(machine, Machine):
+            return Outcome(False, fiber_id, UNKNOWN_DEFINITION, f"no state machine named {definition!r}")
         self.fibers[fiber_id] = {
             "kind": "machine",
             "definition": definition,

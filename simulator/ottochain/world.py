@@ -92,9 +92,9 @@ class OttoWorld:
 
     def ensure_definition(self, key: str) -> str:
         """`TicTacToe@<oracle>`: the published machine with its oracle id bound to this game."""
-        if key in self.ledger.definitions or "@" not in key:
-            return key
-        base, oracle = key.split("@", 1)
+        base, _, oracle = key.partition("@")
+        if key in self.ledger.definitions or base not in self._templates or not oracle:
+            return key  # an unknown name is refused by the ledger as "unknown definition"
         src = Path(self._templates[base].source)
         text = src.read_text().replace(TTT_ORACLE, oracle)
         try:
