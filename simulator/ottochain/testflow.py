@@ -65,15 +65,18 @@ def run_example(path: str | Path, say: Callable[[str], None] = print, extensions
     base = path.parent
     all_ok = True
     for n, flow in enumerate(example["testFlows"]):
-        name = flow.get("name", f"flow {n}")
+        name = flow.get("name", f"flow {n + 1}")
         say(f"flow {n + 1}: {name}")
-        ok = _run_flow(base, flow, n, say, extensions)
+        ok = _run_flow(path, flow, n, say, extensions)
         say(f"  {'PASS' if ok else 'FAIL'}: {name}")
         all_ok &= ok
     return all_ok
 
 
-def _run_flow(base: Path, flow: dict[str, Any], n: int, say: Callable[[str], None], extensions: bool) -> bool:
+def _run_flow(
+    source: Path, flow: dict[str, Any], n: int, say: Callable[[str], None], extensions: bool
+) -> bool:
+    base = source.parent
     ledger = Ledger(extensions)
     steps = flow.get("steps") or []
     machines = [s for s in steps if s.get("action") in ("create", "createStateMachine")]
@@ -88,7 +91,20 @@ def _run_flow(base: Path, flow: dict[str, Any], n: int, say: Callable[[str], Non
     tag = re.sub(r"[^a-z0-9]+", "-", str(flow.get("name", n)).lower()).strip("-")
     ok = True
     for i, step in enumerate(steps, 1):
+        path = f"$.testFlows[{n}].steps[{i - 1}]"
+        if not isinstance(step, dict):
+            raise DefinitionError(f"{source}: {path}: expected an object with an action")
         action = step.get("action")
+        need = {
+            "createScript": "definition",
+            "create": "definition",
+            "createStateMachine": "definition",
+            "processEvent": "event",
+        }.get(action)
+        if need and not isinstance(step.get(need), str):
+            raise DefinitionError(f"{source}: {path}.{need}: required (a file name)")
+        if action == "processEvent" and not fiber:
+            raise DefinitionError(f"{source}: {path}: processEvent before any create step")
         where = f"  step {i} {action}"
         if action == "createScript":
             sid = dep_ids[len(scripts)] if len(scripts) < len(dep_ids) else f"script-{len(scripts)}"
@@ -116,7 +132,10 @@ def _run_flow(base: Path, flow: dict[str, Any], n: int, say: Callable[[str], Non
             say(f"{where}: fiber in state {out.state}, owners {', '.join(owners)}")
         elif action == "processEvent":
             signer = _signer(step.get("signer", 0), owners)
-            event = read_json(_resolve(base, step["event"]), "event")
+            event_path = _resolve(base, step["event"])
+            event = read_json(event_path, "event")
+            if not isinstance(event, dict) or not isinstance(event.get("eventName"), str):
+                raise DefinitionError(f"{event_path}: $.eventName: required (the event's name)")
             payload = _fill({**event.get("payload", {}), **step.get("eventData", {})}, owners, signer, tag)
             before = copy.deepcopy(ledger.fibers)
             seq = step.get("sequence", ledger.fibers[fiber]["sequence"])
