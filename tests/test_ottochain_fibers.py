@@ -293,7 +293,9 @@ def test_spawn_and_triggers_are_atomic(tmp_path):
 
 
 def test_malformed_example_steps_are_one_line_errors(tmp_path, capsys):
-    (tmp_path / "example.json").write_text(json.dumps({"testFlows": [{"steps": [{"action": "processEvent"}]}]}))
+    (tmp_path / "example.json").write_text(
+        json.dumps({"testFlows": [{"steps": [{"action": "processEvent"}]}]})
+    )
     assert main(["fiber", "test", str(tmp_path / "example.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {tmp_path / 'example.json'}: $.testFlows[0].steps[0].event: required (a file name)"

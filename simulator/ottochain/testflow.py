@@ -62,7 +62,6 @@ def run_example(path: str | Path, say: Callable[[str], None] = print, extensions
     example = read_json(path, "example")
     if not isinstance(example, dict) or not isinstance(example.get("testFlows"), list):
         raise DefinitionError(f"{path}: $.testFlows: expected a list of flows (an OttoChain example file)")
-    base = path.parent
     all_ok = True
     for n, flow in enumerate(example["testFlows"]):
         name = flow.get("name", f"flow {n + 1}")
