@@ -90,3 +90,20 @@ def test_bad_private_key_on_stdin_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["wallet", "import", "--store", str(tmp_path / "w.json")]) == 2
     assert capsys.readouterr().err.strip() == "error: <stdin> line 1: a private key is 64 hex digits"
     assert not (tmp_path / "w.json").exists()
+
+
+def test_no_passphrase_and_no_terminal_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SIMULATOR_WALLET_PASSPHRASE", raising=False)
+    monkeypatch.setattr("builtins.open", _no_tty(open))
+    assert main(["wallet", "generate", "--count", "1", "--store", str(tmp_path / "w.json")]) == 2
+    assert "set SIMULATOR_WALLET_PASSPHRASE" in capsys.readouterr().err
+    assert not (tmp_path / "w.json").exists()
+
+
+def _no_tty(real_open):
+    def fake(path, *args, **kwargs):
+        if path == "/dev/tty":
+            raise OSError("no terminal")
+        return real_open(path, *args, **kwargs)
+
+    return fake

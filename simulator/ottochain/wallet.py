@@ -124,6 +124,11 @@ def passphrase_from_env_or_prompt(confirm: bool = False) -> str:
         return value
     import getpass
 
+    try:  # prompt on the terminal only: standard input may carry private keys (`wallet import`)
+        with open("/dev/tty"):
+            pass
+    except OSError:
+        raise WalletError(f"no passphrase: set {PASSPHRASE_ENV} or run in a terminal") from None
     try:
         value = getpass.getpass("wallet passphrase: ")
         if confirm and getpass.getpass("again: ") != value:
