@@ -252,8 +252,11 @@ def _arith(values: list[Any], op: str, fn: Callable[[Any, Any], Any]) -> int | f
 
 def _tidy(out: Any, nums: list[Any]) -> int | float:
     """Int preservation: integer operands and a whole result stay an int."""
-    if all(isinstance(n, int) for n in nums) and float(out).is_integer():
-        return int(out)
+    if all(isinstance(n, int) for n in nums):
+        if isinstance(out, int):
+            return out  # arbitrary precision, as the engine's BigInt
+        if float(out).is_integer():
+            return int(out)
     return float(out)
 
 
