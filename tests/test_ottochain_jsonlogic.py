@@ -95,6 +95,8 @@ OTTOCHAIN = [
     ({"===": [1, 1.0]}, None, False),
     ({"===": [[1, {"a": 2}], [1, {"a": 2}]]}, None, True),
     ({"==": [0, ""]}, None, True),
+    # integers are arbitrary precision (BigInt), not JS doubles
+    ({"*": [10**20, 10**20]}, None, 10**40),
     # integer division truncates
     ({"/": [7, 2]}, None, 3),
     ({"/": [7, 2.0]}, None, 3.5),
