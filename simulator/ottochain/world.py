@@ -16,6 +16,7 @@ from typing import Any
 
 from ..engine import Channel, Event, LatencyModel, RecordLayout, World
 from ..scenario import ScenarioError
+from .agents import agent
 from .config import OttoScenario
 from .definition import DefinitionError, Machine, load_definition, parse_machine
 from .engine import Ledger, Outcome
@@ -51,7 +52,7 @@ class OttoWorld:
         self.traits: dict[str, Traits] = {}
         self.address_of: dict[str, str] = {}
         self.upstream = scenario.mode == "upstream"
-        self._tx_counter: dict[str, int] = {}
+        self.tx_counter: dict[str, int] = {}
         w = self.world
         w.register(
             "metagraph",
@@ -73,7 +74,7 @@ class OttoWorld:
         self.agent_of = {addr: aid for aid, addr in self.address_of.items()}
         w.spawn("metagraph", self._metagraph)
         for aid in self.wallets:
-            w.spawn(aid, self._agent)
+            w.spawn(aid, lambda ctx: agent(self, ctx))
 
     # -- definitions ---------------------------------------------------------------------------
     def _load_definitions(self) -> None:
@@ -171,92 +172,6 @@ class OttoWorld:
         if msg["kind"] == "event":
             tally = self.ledger.fibers[msg["fiberId"]]["tally"]
             tally[msg["eventName"]] = tally.get(msg["eventName"], 0) + 1
-
-    # -- agents ---------------------------------------------------------------------------------
-    def _send(self, ctx, signers: list[str], message: dict[str, Any]) -> str:
-        """Sign `message` with each signer's wallet and submit it; return the message id."""
-        count = self._tx_counter[ctx.id] = self._tx_counter.get(ctx.id, 0) + 1
-        tx = {
-            "id": f"{ctx.id}-{count}",
-            "message": message,
-            "proofs": [self.wallets[s].sign(message) for s in signers],
-        }
-        ctx.emit("submit", "metagraph", {"tx": tx})
-        return tx["id"]
-
-    def _agent(self, ctx) -> Generator[Any, Any, None]:
-        sc = self.scenario
-        beh = sc.behaviour
-        rng = ctx.rng
-        me = self.address_of[ctx.id]
-        traits = self.traits[ctx.id]
-        waiting: dict[str, str] = {}  # fiber id -> id of my message not yet in a snapshot
-        initiated = 0
-        fails: dict[str, int] = {}
-        retry_at: dict[str, float] = {}
-        while ctx.now < sc.until:
-            yield ctx.wait(float(rng.exponential(beh.poll_interval)))
-            obs = yield ctx.observe(["metagraph", ctx.id])
-            receipts = obs["metagraph"]["receipts"]
-            for fid, txid in list(waiting.items()):
-                if txid in receipts:
-                    del waiting[fid]
-                    if receipts[txid] == "accepted":
-                        fails.pop(fid, None)
-                    else:  # back off exponentially before trying this fiber again
-                        fails[fid] = fails.get(fid, 0) + 1
-                        retry_at[fid] = ctx.now + beh.poll_interval * 2 ** min(fails[fid], 4)
-            if initiated < sc.fibers_per_agent and rng.random() < beh.activity:
-                initiated += 1
-                self._initiate(ctx, initiated, rng, waiting)
-            fids = [f for f in obs[ctx.id]["fibers"] if f not in waiting and retry_at.get(f, 0.0) <= ctx.now]
-            if not fids:
-                continue
-            views = yield ctx.observe(fids)
-            extra_ids = sorted({v["data"].get("oracleFiberId") for v in views.values()} - {None})
-            extra = (yield ctx.observe(extra_ids)) if extra_ids else {}
-            for fid in fids:
-                fiber = views[fid]
-                if fiber["final"]:
-                    continue
-                ftype = self.types[fiber["fiber_type"]]
-                role = fiber["parties"].index(me)
-                action = ftype.respond(role, me, fiber, extra, traits, rng, ctx.now, beh.timeout)
-                if action is None:
-                    continue
-                name, payload = action
-                message = {
-                    "kind": "event",
-                    "fiberId": fid,
-                    "eventName": name,
-                    "payload": payload,
-                    "targetSequence": fiber["sequence"],
-                }
-                waiting[fid] = self._send(ctx, [ctx.id], message)
-
-    def _initiate(self, ctx, n: int, rng, waiting: dict[str, str]) -> None:
-        names = sorted(self.mix)
-        weights = [self.mix[k] for k in names]
-        total = sum(weights)
-        name = names[int(rng.choice(len(names), p=[w / total for w in weights]))]
-        ftype = self.types[name]
-        others = [a for a in sorted(self.wallets) if a != ctx.id]
-        picks = rng.choice(len(others), size=min(ftype.counterparties, len(others)), replace=False)
-        party_ids = [ctx.id] + [others[int(i)] for i in picks]
-        parties = [self.address_of[a] for a in party_ids]
-        fid = f"{name}-{ctx.id}-{n}"
-        for create in ftype.create(fid, parties, rng):
-            # fixed mode: every party co-signs the create; upstream: the initiator alone
-            signers = [ctx.id] if (self.upstream or create.kind == "script") else party_ids
-            message = {
-                "kind": "script" if create.kind == "script" else "create",
-                "fiberId": create.fiber_id,
-                "definition": create.definition,
-                "data": create.data,
-                "type": name,
-                "parties": parties,
-            }
-            waiting[create.fiber_id] = self._send(ctx, signers, message)
 
 
 def _submit(world: World, event: Event) -> None:
