@@ -67,8 +67,11 @@ STANDARD = [
     ({"all": [[1, 2, 3], {">": [{"var": ""}, 0]}]}, None, True),
     ({"some": [[-1, 0, 1], {">": [{"var": ""}, 0]}]}, None, True),
     ({"none": [[-3, -2, -1], {">": [{"var": ""}, 0]}]}, None, True),
-    ({"some": [{"var": "pies"}, {"==": [{"var": "filling"}, "apple"]}]},
-     {"pies": [{"filling": "pumpkin"}, {"filling": "apple"}]}, True),
+    (
+        {"some": [{"var": "pies"}, {"==": [{"var": "filling"}, "apple"]}]},
+        {"pies": [{"filling": "pumpkin"}, {"filling": "apple"}]},
+        True,
+    ),
     ({"merge": [[1, 2], [3, 4]]}, None, [1, 2, 3, 4]),
     ({"merge": [1, 2, [3, 4]]}, None, [1, 2, 3, 4]),
     ({"in": ["Ringo", ["John", "Paul", "George", "Ringo"]]}, None, True),

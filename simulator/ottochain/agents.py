@@ -16,16 +16,63 @@ if TYPE_CHECKING:
     from .world import OttoWorld
 
 
-def send(sim: OttoWorld, ctx: ActorContext, signers: list[str], message: dict[str, Any]) -> str:
-    """Sign `message` with each signer's wallet and submit it; return the message id."""
+def send(sim: OttoWorld, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
+    """Submit `message` with its signatures to the metagraph; return the message id."""
     count = sim.tx_counter[ctx.id] = sim.tx_counter.get(ctx.id, 0) + 1
-    tx = {
-        "id": f"{ctx.id}-{count}",
-        "message": message,
-        "proofs": [sim.wallets[s].sign(message) for s in signers],
-    }
+    tx = {"id": f"{ctx.id}-{count}", "message": message, "proofs": proofs}
     ctx.emit("submit", "metagraph", {"tx": tx})
     return tx["id"]
+
+
+def answer_invitations(
+    sim: OttoWorld, ctx: ActorContext, invites: dict[str, Any], answered: set[str]
+) -> None:
+    """Co-sign (or refuse) each create this agent is invited to, with its own wallet."""
+    me = sim.address_of[ctx.id]
+    for fid in sorted(invites):
+        if fid in answered:
+            continue
+        answered.add(fid)
+        inv = invites[fid]
+        role = inv["parties"].index(me)
+        agree = sim.types[inv["type"]].cosign(role, inv, sim.traits[ctx.id], ctx.rng)
+        proofs = [sim.wallets[ctx.id].sign(m) for m in inv["messages"]] if agree else None
+        payload = {"fid": fid, "type": inv["type"], "signer": me, "proofs": proofs}
+        ctx.emit("cosign", inv["from"], payload)
+
+
+def collect_cosigns(
+    sim: OttoWorld,
+    ctx: ActorContext,
+    proposals: dict[str, dict[str, Any]],
+    cosigns: dict[str, Any],
+    waiting: dict[str, str],
+) -> None:
+    """Submit each proposal whose counterparties all signed; drop refused or expired ones."""
+    for fid in sorted(proposals):
+        prop = proposals[fid]
+        answers = cosigns.get(fid, {})
+        others = prop["parties"][1:]
+        if any(answers.get(p, 0) is None for p in others):
+            reason = "declined"
+        elif all(p in answers for p in others):
+            reason = ""
+            for message, own in zip(prop["messages"], prop["own"], strict=True):
+                proofs = [own]
+                if message["kind"] == "create":
+                    idx = prop["cosigned"].index(message["fiberId"])
+                    proofs += [answers[p][idx] for p in others]
+                waiting[message["fiberId"]] = send(sim, ctx, message, proofs)
+        elif ctx.now - prop["at"] > sim.scenario.behaviour.timeout:
+            reason = "timeout"
+        else:
+            continue
+        del proposals[fid]
+        if reason:
+            ids = [sim.agent_of[p] for p in others]
+            ctx.emit(
+                "abandon", ctx.id, {"fid": fid, "type": prop["type"], "reason": reason, "counterparties": ids}
+            )
 
 
 def agent(sim: OttoWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
@@ -36,6 +83,8 @@ def agent(sim: OttoWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
     me = sim.address_of[ctx.id]
     traits = sim.traits[ctx.id]
     waiting: dict[str, str] = {}  # fiber id -> id of my message not yet in a snapshot
+    proposals: dict[str, dict[str, Any]] = {}  # fibers I started, awaiting co-signatures
+    answered: set[str] = set()  # invitations I have answered
     initiated = 0
     fails: dict[str, int] = {}
     retry_at: dict[str, float] = {}
@@ -51,9 +100,14 @@ def agent(sim: OttoWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
                 else:  # back off exponentially before trying this fiber again
                     fails[fid] = fails.get(fid, 0) + 1
                     retry_at[fid] = ctx.now + beh.poll_interval * 2 ** min(fails[fid], 4)
+        mine = obs[ctx.id]
+        if mine["invites"]:
+            answer_invitations(sim, ctx, mine["invites"], answered)
+        if proposals:
+            collect_cosigns(sim, ctx, proposals, mine["cosigns"], waiting)
         if initiated < sc.fibers_per_agent and rng.random() < beh.activity:
             initiated += 1
-            initiate(sim, ctx, initiated, rng, waiting)
+            initiate(sim, ctx, initiated, rng, waiting, proposals)
         fids = [f for f in obs[ctx.id]["fibers"] if f not in waiting and retry_at.get(f, 0.0) <= ctx.now]
         if not fids:
             continue
@@ -77,12 +131,20 @@ def agent(sim: OttoWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
                 "payload": payload,
                 "targetSequence": fiber["sequence"],
             }
-            waiting[fid] = send(sim, ctx, [ctx.id], message)
+            waiting[fid] = send(sim, ctx, message, [sim.wallets[ctx.id].sign(message)])
 
 
 def initiate(
-    sim: OttoWorld, ctx: ActorContext, n: int, rng: np.random.Generator, waiting: dict[str, str]
+    sim: OttoWorld,
+    ctx: ActorContext,
+    n: int,
+    rng: np.random.Generator,
+    waiting: dict[str, str],
+    proposals: dict[str, dict[str, Any]],
 ) -> None:
+    """Start a fiber of a type drawn from the mix with counterparties drawn at random. Fixed
+    mode: invite the counterparties to co-sign the create first. Upstream mode: submit at once,
+    signed by the initiator alone (so the counterparties never become owners)."""
     names = sorted(sim.mix)
     weights = [sim.mix[k] for k in names]
     total = sum(weights)
@@ -93,15 +155,34 @@ def initiate(
     party_ids = [ctx.id] + [others[int(i)] for i in picks]
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
-    for create in ftype.create(fid, parties, rng):
-        # fixed mode: every party co-signs the create; upstream: the initiator alone
-        signers = [ctx.id] if (sim.upstream or create.kind == "script") else party_ids
-        message = {
-            "kind": "script" if create.kind == "script" else "create",
-            "fiberId": create.fiber_id,
-            "definition": create.definition,
-            "data": create.data,
+    messages = [
+        {
+            "kind": "script" if c.kind == "script" else "create",
+            "fiberId": c.fiber_id,
+            "definition": c.definition,
+            "data": c.data,
             "type": name,
             "parties": parties,
         }
-        waiting[create.fiber_id] = send(sim, ctx, signers, message)
+        for c in ftype.create(fid, parties, rng)
+    ]
+    wallet = sim.wallets[ctx.id]
+    if sim.upstream:
+        for message in messages:
+            waiting[message["fiberId"]] = send(sim, ctx, message, [wallet.sign(message)])
+        return
+    cosigned = [m for m in messages if m["kind"] == "create"]
+    proposals[fid] = {
+        "type": name,
+        "parties": parties,
+        "messages": messages,
+        "own": [wallet.sign(m) for m in messages],
+        "cosigned": [m["fiberId"] for m in cosigned],
+        "at": ctx.now,
+    }
+    for aid in party_ids[1:]:
+        ctx.emit(
+            "invite",
+            aid,
+            {"fid": fid, "type": name, "from": ctx.id, "parties": parties, "messages": cosigned},
+        )

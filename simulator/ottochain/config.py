@@ -22,6 +22,7 @@ class Behaviour(Strict):
     timeout: float = Field(90.0, gt=0, description="seconds without progress before a party gives up")
     cooperativeness: tuple[float, float] = Field((0.75, 1.0), description="range each agent draws from")
     activity: float = Field(0.5, ge=0, le=1, description="chance per poll to start a fiber while under quota")
+    cosign_latency: float = Field(1.0, ge=0, description="delay of an invitation or answer between agents")
 
 
 class OttoScenario(Strict):

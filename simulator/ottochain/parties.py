@@ -61,6 +61,10 @@ class FiberType:
     ) -> Action:
         raise NotImplementedError
 
+    def cosign(self, role: int, invitation: dict[str, Any], traits: Traits, rng: np.random.Generator) -> bool:
+        """Whether a counterparty co-signs the create it is invited to (and so becomes an owner)."""
+        return bool(rng.random() < 0.5 + traits.cooperativeness / 2)
+
     def outcome(self, fiber: dict[str, Any], views: dict[str, Any] | None = None) -> str:
         return fiber["state"] if fiber["final"] else f"stuck in {fiber['state']}"
 

@@ -28,14 +28,18 @@ def outcomes(sim: OttoWorld) -> dict[str, Any]:
         label = ftype.outcome(rec)
         row["outcomes"][label] = row["outcomes"].get(label, 0) + 1
     rejections = world.entities["metagraph"]["rejections"]
+    cosigning = world.entities["cosigning"]
     table = {}
     for name in FIBER_TYPES:
-        if name not in per and name not in rejections:
+        if name not in per and name not in rejections and name not in cosigning["invitations"]:
             continue
         row = per.get(name, {"created": 0, "completed": 0, "terminal": 0, "outcomes": {}})
         row["completion"] = round(row["completed"] / row["created"], 4) if row["created"] else 0.0
         row["outcomes"] = dict(sorted(row["outcomes"].items()))
         row["rejections"] = dict(sorted(rejections.get(name, {}).items()))
+        row["cosigning"] = {
+            k: cosigning[k].get(name, 0) for k in ("invitations", "refusals", "refused", "expired")
+        }
         table[name] = row
     created = sum(r["created"] for r in table.values())
     completed = sum(r["completed"] for r in table.values())
@@ -44,6 +48,7 @@ def outcomes(sim: OttoWorld) -> dict[str, Any]:
         "created": created,
         "completed": completed,
         "completion": round(completed / created, 4) if created else 0.0,
+        "not_created": {k: sum(cosigning[k].values()) for k in ("refused", "expired")},
         "snapshots": world.entities["metagraph"]["ordinal"],
         "events": world.seq,
         "per_type": table,
@@ -90,4 +95,11 @@ def completion_table(summaries: dict[str, dict[str, Any]]) -> str:
                 reason, count = max(row["rejections"].items(), key=lambda kv: (kv[1], kv[0]))
                 top = f"{reason} x{count}"
         lines.append(f"{name:<18}" + "".join(f"{c:>24}" for c in cells) + f"   {top}")
+    for m in modes:
+        skipped = summaries[m]["outcomes"]["not_created"]
+        if any(skipped.values()):
+            lines.append(
+                f"{m}: {skipped['refused'] + skipped['expired']} fibers never created (a counterparty "
+                f"refused to co-sign: {skipped['refused']}, no answer in time: {skipped['expired']})"
+            )
     return "\n".join(lines)

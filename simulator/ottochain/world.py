@@ -41,6 +41,7 @@ class OttoWorld:
         self.scenario = scenario
         latency = LatencyModel()
         latency.set("agent", "metagraph", "submit", Channel(base=scenario.metagraph.submit_latency))
+        latency.set("agent", "agent", "*", Channel(base=scenario.behaviour.cosign_latency))
         layout = RecordLayout(kinds=("fiber",), fields=LAYOUT_FIELDS, id_column="fiber", mode="changed")
         self.world = World(scenario.seed, latency=latency, layout=layout, sinks=sinks or [])
         self.ledger = Ledger(scenario.extensions, records={})
@@ -62,6 +63,10 @@ class OttoWorld:
         w.on("submit", _submit)
         w.on("snapshot", _snapshot)
         w.on("apply", self._apply)
+        w.register("cosigning", "service", {"invitations": {}, "refusals": {}, "refused": {}, "expired": {}})
+        w.on("invite", _invite)
+        w.on("cosign", _cosign)
+        w.on("abandon", _abandon)
         low, high = scenario.behaviour.cooperativeness
         for i in range(scenario.agents):
             aid = f"agent_{i + 1:03d}"
@@ -70,7 +75,7 @@ class OttoWorld:
             self.wallets[aid] = wallet
             self.address_of[aid] = wallet.address
             self.traits[aid] = Traits(float(rng.uniform(low, high)), float(rng.uniform(0.4, 0.95)))
-            w.register(aid, "agent", {"address": wallet.address, "fibers": [], "initiated": 0, "txs": 0})
+            w.register(aid, "agent", {"address": wallet.address, "fibers": [], "invites": {}, "cosigns": {}})
         self.agent_of = {addr: aid for aid, addr in self.address_of.items()}
         w.spawn("metagraph", self._metagraph)
         for aid in self.wallets:
@@ -189,3 +194,32 @@ def _snapshot(world: World, event: Event) -> list[Event]:
             Event("apply", "metagraph", tx["message"]["fiberId"], {"tx": tx["id"], "ordinal": mg["ordinal"]})
         )
     return follow
+
+
+def _count(table: dict[str, int], key: str) -> None:
+    table[key] = table.get(key, 0) + 1
+
+
+def _invite(world: World, event: Event) -> None:
+    """An initiator asks a counterparty to co-sign the create (off-chain, agent to agent)."""
+    world.entity(event.target)["invites"][event.payload["fid"]] = event.payload
+    _count(world.entity("cosigning")["invitations"], event.payload["type"])
+
+
+def _cosign(world: World, event: Event) -> None:
+    """A counterparty's answer: its proofs, or None for a refusal."""
+    p = event.payload
+    world.entity(event.source)["invites"].pop(p["fid"], None)
+    world.entity(event.target)["cosigns"].setdefault(p["fid"], {})[p["signer"]] = p["proofs"]
+    if p["proofs"] is None:
+        _count(world.entity("cosigning")["refusals"], p["type"])
+
+
+def _abandon(world: World, event: Event) -> None:
+    """An initiator drops a fiber it could not get co-signed (refused or timed out)."""
+    p = event.payload
+    world.entity(event.source)["cosigns"].pop(p["fid"], None)
+    _count(world.entity("cosigning")["refused" if p["reason"] == "declined" else "expired"], p["type"])
+    if p["reason"] == "timeout":
+        for party in p["counterparties"]:
+            world.entity(party)["invites"].pop(p["fid"], None)
