@@ -32,7 +32,8 @@ def serial_sweep():
 def test_processes_and_dask_match_serial(serial_sweep):
     grid = {"mu": [0.0, 2.0], "fail": [False, True]}
     expected = without_timing(serial_sweep)
-    processes = sweep(noisy_mean, BASE, grid, 4, 7, backend="processes", workers=2, progress=False)
+    processes = sweep(noisy_mean, BASE, grid, 4, 7, backend="processes", workers=2,
+                      progress=False)
     dask = sweep(noisy_mean, BASE, grid, 4, 7, backend="dask", workers=2, progress=False)
     assert without_timing(processes) == expected
     assert without_timing(dask) == expected
@@ -115,19 +116,7 @@ def test_csv_and_json_round_trip(serial_sweep, tmp_path):
     assert read_json(tmp_path / "out" / "results.json") == json.loads(json.dumps(serial_sweep))
     path = write_csv(serial_sweep, tmp_path / "results.csv")
     frame = results_frame(serial_sweep)
-    assert list(frame.columns) == [
-        "index",
-        "point",
-        "replication",
-        "seed",
-        "status",
-        "mu",
-        "fail",
-        "mean",
-        "max",
-        "exceeded",
-        "error",
-        "duration",
-    ]
+    assert list(frame.columns) == ["index", "point", "replication", "seed", "status", "mu",
+                                   "fail", "mean", "max", "exceeded", "error", "duration"]
     assert path.read_text().splitlines()[0].startswith("index,point,replication,seed,status")
     assert frame.loc[4, "status"] == "failed" and frame["mean"].isna().sum() == 8

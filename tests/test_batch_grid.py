@@ -18,7 +18,8 @@ BASE = {"policy": {"intervention_delay": 5, "mode": "reactive"}, "flood": {"peak
 
 
 def test_parse_grid_arg_coerces_scalars():
-    assert parse_grid_arg("policy.intervention_delay=1,2,3") == ("policy.intervention_delay", [1, 2, 3])
+    assert parse_grid_arg("policy.intervention_delay=1,2,3") == (
+        "policy.intervention_delay", [1, 2, 3])
     assert parse_grid_arg(" flood.peak = 2.5, 1e-3 ,4") == ("flood.peak", [2.5, 0.001, 4])
     assert parse_grid_arg("x=true,False,null,abc") == ("x", [True, False, None, "abc"])
     assert parse_grid_arg("x=0,false") == ("x", [0, False])  # equal but not the same value

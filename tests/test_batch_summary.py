@@ -54,19 +54,8 @@ def test_summarise_per_sweep_point():
     base = {"mu": 0.0, "samples": 32, "fail": False}
     results = sweep(noisy_mean, base, grid, 5, 1, progress=False)
     table = summarise(results, proportions=["exceeded"])
-    assert list(table.columns) == [
-        "point",
-        "mu",
-        "fail",
-        "outcome",
-        "method",
-        "n",
-        "n_failed",
-        "mean",
-        "std",
-        "ci_low",
-        "ci_high",
-    ]
+    assert list(table.columns) == ["point", "mu", "fail", "outcome", "method", "n", "n_failed",
+                                   "mean", "std", "ci_low", "ci_high"]
     assert len(table) == 4 * 3
     row = table[(table.point == 2) & (table.outcome == "mean")].iloc[0]
     values = [r["outcomes"]["mean"] for r in results if r["point"] == 2]

@@ -255,3 +255,4 @@ def test_congestion_is_counted_per_channel():
     w.spawn("actor", actor)
     w.run()
     assert [(r.type, r.time) for r in sink.records] == [("add", 0.0), ("poke", 0.0), ("add", 1.0)]
+

@@ -14,15 +14,9 @@ import pytest
 from simulator.analysis.gat import gat_attention, standardise_features
 
 EDGES = [
-    ("power", "water"),
-    ("power", "hospital"),
-    ("water", "hospital"),
-    ("transport", "hospital"),
-    ("power", "telecom"),
-    ("telecom", "emergency"),
-    ("transport", "emergency"),
-    ("hospital", "emergency"),
-    ("emergency", "hospital"),
+    ("power", "water"), ("power", "hospital"), ("water", "hospital"),
+    ("transport", "hospital"), ("power", "telecom"), ("telecom", "emergency"),
+    ("transport", "emergency"), ("hospital", "emergency"), ("emergency", "hospital"),
 ]
 
 
@@ -120,15 +114,8 @@ def test_edge_order_is_sorted_and_independent_of_insertion(graph):
     assert a.nodes == tuple(sorted(graph))
     assert list(a.edges) == sorted(EDGES)
     assert a.edges == b.edges and np.array_equal(a.per_head, b.per_head)
-    assert list(a.frame().columns) == [
-        "source",
-        "target",
-        "head_0",
-        "head_1",
-        "head_2",
-        "head_3",
-        "attention",
-    ]
+    assert list(a.frame().columns) == ["source", "target", "head_0", "head_1", "head_2",
+                                       "head_3", "attention"]
 
 
 def test_standardise_features_imputes_and_scales():

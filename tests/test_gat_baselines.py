@@ -30,7 +30,8 @@ def test_failure_order_ranking_by_time_gap():
 def test_betweenness_is_exact_by_default_and_insertion_independent():
     edges = [(0, 1), (1, 2), (2, 3), (0, 4), (4, 3), (1, 4)]
     graph, reordered = nx.DiGraph(edges), nx.DiGraph(list(reversed(edges)))
-    assert edge_betweenness(graph) == pytest.approx(nx.edge_betweenness_centrality(graph, normalized=True))
+    assert edge_betweenness(graph) == pytest.approx(
+        nx.edge_betweenness_centrality(graph, normalized=True))
     assert betweenness_ranking(graph) == betweenness_ranking(reordered)
     # ties keep edge order: (1, 2) before (4, 3), (0, 1) before (0, 4), (1, 4) before (2, 3)
     assert betweenness_ranking(graph) == [(1, 2), (4, 3), (0, 1), (0, 4), (1, 4), (2, 3)]

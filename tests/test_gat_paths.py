@@ -53,7 +53,8 @@ def test_dominant_paths_match_brute_force(seed, max_hops):
     scores = result.edge_scores()
     rng = np.random.default_rng(100 + seed)
     failed = {int(n): float(rng.integers(0, 5)) for n in graph if rng.random() < 0.6}
-    allowed = {(u, v) for u, v in graph.edges if u in failed and v in failed and failed[u] <= failed[v]}
+    allowed = {(u, v) for u, v in graph.edges
+               if u in failed and v in failed and failed[u] <= failed[v]}
     roots = [n for n in failed if not any(e[1] == n for e in allowed)]
     paths = dominant_paths(result, failed, max_hops=max_hops)
     assert [p.target for p in paths] == sorted(failed)
@@ -98,7 +99,8 @@ def test_rank_failed_edges_orders_edges_into_failed_nodes():
     result = gat_attention(graph, features_for(graph, 3), seed=4)
     failed = [4, 7, 9, 13]
     ranked = rank_failed_edges(result, failed)
-    assert {(e.source, e.target) for e in ranked} == {(u, v) for u, v in graph.edges if v in failed}
+    assert {(e.source, e.target) for e in ranked} == {
+        (u, v) for u, v in graph.edges if v in failed}
     assert [e.attention for e in ranked] == sorted((e.attention for e in ranked), reverse=True)
     assert all(e.source_failed == (e.source in failed) for e in ranked)
     with pytest.raises(ValueError, match="not in the graph"):
@@ -109,15 +111,12 @@ def test_analyse_dependencies_compares_rankings():
     graph = random_dag(7, n=20)
     failed = {n: float(n) for n in graph if n % 3 != 1}
     truth = [(u, v) for u, v in sorted(graph.edges) if u in failed and v in failed][:5]
-    analysis = analyse_dependencies(graph, features_for(graph, 7), failed, truth=truth, seed=1, top_k=5)
+    analysis = analyse_dependencies(graph, features_for(graph, 7), failed, truth=truth,
+                                    seed=1, top_k=5)
     table = analysis.agreement
     assert list(zip(table.ranking, table.reference, strict=True)) == [
-        ("attention", "betweenness"),
-        ("attention", "failure_order"),
-        ("attention", "truth"),
-        ("betweenness", "truth"),
-        ("failure_order", "truth"),
-    ]
+        ("attention", "betweenness"), ("attention", "failure_order"), ("attention", "truth"),
+        ("betweenness", "truth"), ("failure_order", "truth")]
     assert table.spearman.between(-1, 1).all() and table.top_5_overlap.between(0, 1).all()
     into_failed = sum(1 for _, v in graph.edges if v in failed)
     assert (table.n_edges == into_failed).all()
