@@ -162,6 +162,7 @@ def _plugins() -> list[Callable]:
         "simulator.analysis.cli",
         "simulator.batch.cli",
         "simulator.finance.cli",
+        "simulator.ottochain.cli",
         "simulator.schema",
     ):
         try:

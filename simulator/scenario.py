@@ -129,12 +129,12 @@ def load_yaml(
     except OSError as exc:
         raise error(f"{p}: cannot read the {what} file ({exc.strerror})") from None
     if b"\0" in raw:
-        raise error(f"{p}: a binary file, not a YAML {what} (expected UTF-8 text)")
+        raise error(f"{p}: is not a UTF-8 text file (binary data; a {what} is YAML text)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(
-            f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            f"{p}: is not a UTF-8 text file (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
             f"save the {what} as UTF-8"
         ) from None
     try:

@@ -118,13 +118,14 @@ def test_bad_scenario_file(case, tmp_path, capsys):
 def test_a_binary_file(tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"name: x\n\x00\x01\x02\xff")
-    refused(tmp_path, capsys, ["run", str(path)], "a binary file, not a YAML scenario")
+    refused(tmp_path, capsys, ["run", str(path)], "is not a UTF-8 text file (binary data; a scenario is")
 
 
 def test_a_file_that_is_not_utf8(tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_bytes(scenario_text().replace("name:", "# caf\xe9\nname:").encode("latin-1"))
-    refused(tmp_path, capsys, ["run", str(path)], "not UTF-8 text (byte 0xe9 at offset 5)", "as UTF-8")
+    expected = "is not a UTF-8 text file (byte 0xe9 at offset 5)"
+    refused(tmp_path, capsys, ["run", str(path)], expected, "as UTF-8")
 
 
 def test_a_key_given_twice(tmp_path, capsys):
