@@ -91,7 +91,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(json.dumps({k: report[k] for k in keys}, indent=2))
     mismatch = report["first_mismatch"]
     if mismatch and not args.quiet:
-        print(f"first difference: record {mismatch['seq']}, column {mismatch['column']}")
+        entity = f", {mismatch['entity']}" if mismatch.get("entity") else ""
+        print(f"first difference: record {mismatch['seq']}{entity}, column {mismatch['column']}")
     return 0 if report["valid"] and head == recorded else 1
 
 

@@ -100,9 +100,11 @@ def test_an_altered_value_names_its_record_and_column(good_run, tmp_path, capsys
     lines[40] = ",".join(cells)
     (folder / "metrics.csv").write_text("".join(lines))
     seq = int(cells[column(folder, "seq")])
-    assert main(["verify", str(folder), "--quiet"]) == 1
+    entity = cells[column(folder, "service_id")]
+    assert main(["verify", str(folder)]) == 1
     out = capsys.readouterr().out
-    assert '"column": "queue"' in out and f'"seq": {seq},' in out
+    assert '"column": "queue"' in out and f'"seq": {seq},' in out and f'"entity": "{entity}"' in out
+    assert f"first difference: record {seq}, {entity}, column queue" in out
     assert "DIFFERS FROM summary.json" in out
 
 

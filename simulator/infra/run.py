@@ -206,21 +206,22 @@ def check_metrics(path: Path) -> int:
     return number
 
 
-def differing_column(header: bytes, expected: bytes, actual: bytes) -> str:
-    """The first column in which two records' CSV lines differ (`<record count>` if the number
-    of lines differs)."""
+def differing_column(header: bytes, expected: bytes, actual: bytes) -> tuple[str, str]:
+    """The first column in which two records' CSV lines differ, and the entity of that line
+    (the layout's id column, 4th), e.g. `("queue", "transport")`."""
     import csv
 
-    names = next(csv.reader([header.decode()]))
+    names = next(csv.reader([header.decode(errors="replace")]))
     ours = list(csv.reader(expected.decode(errors="replace").splitlines()))
-    theirs = list(csv.reader(actual.decode().splitlines()))
+    theirs = list(csv.reader(actual.decode(errors="replace").splitlines()))
     for row_a, row_b in zip(ours, theirs, strict=False):
+        entity = row_a[3] if len(row_a) > 3 else ""
         for i, (a, b) in enumerate(zip(row_a, row_b, strict=False)):
             if a != b:
-                return names[i] if i < len(names) else f"column {i + 1}"
+                return (names[i] if i < len(names) else f"column {i + 1}"), entity
         if len(row_a) != len(row_b):
-            return "<number of columns>"
-    return "<rows carried>" if len(ours) != len(theirs) else ""
+            return "<number of columns>", entity
+    return ("<rows carried>" if len(ours) != len(theirs) else ""), ""
 
 
 def validate_run(folder: str | Path, progress: bool = False) -> ReplayReport:
@@ -262,11 +263,13 @@ def validate_run(folder: str | Path, progress: bool = False) -> ReplayReport:
         if report["first_mismatch"] is None:
             actual = memory.data[i] if i < len(memory.data) else b""
             if data != actual:
+                column, entity = differing_column(header, data, actual) if actual else ("<missing>", "")
                 report.update(
                     valid=False,
                     first_mismatch={
                         "seq": seq,
-                        "column": differing_column(header, data, actual) if actual else "<missing>",
+                        "column": column,
+                        "entity": entity,
                         "expected": data.decode(errors="replace"),
                         "actual": actual.decode(),
                     },
