@@ -112,3 +112,18 @@ def test_a_good_folder_verifies(good_run, capsys):
     assert main(["verify", str(good_run)]) == 0  # with the progress bar (hidden: not a terminal)
     out = capsys.readouterr().out
     assert '"valid": true' in out and "matches summary.json" in out
+
+
+def test_verify_shows_progress_on_a_terminal(good_run, monkeypatch, capsys):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["verify", str(good_run)]) == 0
+    shown = terminal.getvalue()
+    assert "replay flood_overload" in shown and "20.0/20.0" in shown and "events" in shown
