@@ -21,7 +21,7 @@ class TaskLedger:
     facts: list[str] = field(default_factory=list)
     plan: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[tuple[str, str], int] = field(default_factory=dict)
-    attempts: list[tuple[str, str, bool]] = field(default_factory=list)
+    attempts: list[tuple[str, str, bool]] = field(default_factory=list)  # under the current plan
 
 
 PROGRESS_FIELDS = (
@@ -39,16 +39,15 @@ class MagenticManager:
     subtask away from whoever kept failing it. A model-backed manager would replace
     `plan`, `progress` and `final_answer`."""
 
-    def plan(self, work: dict[str, Any], members: list[Any], ledger: TaskLedger) -> list[dict[str, Any]]:
+    def plan(self, left: list[str], members: list[Any], ledger: TaskLedger) -> list[dict[str, Any]]:
         plan = []
-        for step in pending(work):
+        for step in left:
             able = [m for m in members if step in getattr(m, "capabilities", ())]
             able.sort(key=lambda m: ledger.failures.get((m.name, step), 0))  # stable: member order on ties
             plan.append({"step": step, "agent": able[0].name if able else None})
         return plan
 
-    def progress(self, work: dict[str, Any], ledger: TaskLedger) -> dict[str, Any]:
-        left = pending(work)
+    def progress(self, work: dict[str, Any], left: list[str], ledger: TaskLedger) -> dict[str, Any]:
         step = left[0] if left else None
         assigned = next((p["agent"] for p in ledger.plan if p["step"] == step), None)
         last = ledger.attempts[-2:]
@@ -67,6 +66,9 @@ class MagenticManager:
 
 
 class MagenticOrchestration(Orchestration):
+    """`scope`: "task" (the request is every pending step of the task) or "team" (only the
+    steps some member declares, for a magentic team that is one stage of a larger pipeline)."""
+
     pattern = "magentic"
 
     def __init__(
@@ -78,6 +80,7 @@ class MagenticOrchestration(Orchestration):
         max_stall: int = 3,
         max_resets: int = 2,
         max_rounds: int = 20,
+        scope: str = "task",
         **kwargs: Any,
     ) -> None:
         super().__init__(name, members, **kwargs)
@@ -88,11 +91,22 @@ class MagenticOrchestration(Orchestration):
         ):
             if value < low:
                 raise ValueError(f"{name}: {key} must be >= {low}, got {value}")
+        if scope not in ("task", "team"):
+            raise ValueError(f"{name}: scope must be 'task' or 'team', got {scope!r}")
+        self.scope = scope
         self.manager = manager or MagenticManager()
         self.max_stall, self.max_resets, self.max_rounds = max_stall, max_resets, max_rounds
 
+    def _left(self, work: dict[str, Any]) -> list[str]:
+        left = pending(work)
+        if self.scope == "team":
+            declared = {c for m in self.members for c in getattr(m, "capabilities", ())}
+            left = [c for c in left if c in declared]
+        return left
+
     def _plan(self, work: Any, ledger: TaskLedger, runtime: Any, context: Context, reset: int) -> Steps:
-        ledger.plan = self.manager.plan(work, self.members, ledger)
+        ledger.plan = self.manager.plan(self._left(work), self.members, ledger)
+        ledger.attempts = []  # progress is judged afresh under a new plan
         payload = {"task": context.task, "reset": reset, "plan": ledger.plan, "facts": len(ledger.facts)}
         context.cause = yield runtime.emit("magentic.plan", self.name, self.name, payload, context.cause)
 
@@ -101,7 +115,7 @@ class MagenticOrchestration(Orchestration):
         rounds = stall = resets = 0
         yield from self._plan(work, ledger, runtime, context, resets)
         while True:
-            progress = self.manager.progress(work, ledger)
+            progress = self.manager.progress(work, self._left(work), ledger)
             stuck = progress["is_in_loop"] or not progress["is_progress_being_made"]
             stall = stall + 1 if stuck else max(0, stall - 1)
             meta = {"rounds": rounds, "resets": resets, "stall": stall}
@@ -146,7 +160,7 @@ class MagenticOrchestration(Orchestration):
                     error=f"{self.max_rounds} rounds used",
                 )
             rounds += 1
-            step, name = pending(work)[0], progress["next_speaker"]
+            step, name = self._left(work)[0], progress["next_speaker"]
             if name is None:  # nobody declares this capability: a round without progress
                 ledger.facts.append(f"nobody can do {step}")
                 ledger.attempts.append(("", step, False))
