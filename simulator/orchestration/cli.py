@@ -74,7 +74,7 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         results = replications(run_outcomes, base, args.replications, spec.seed, **common)
     write_json(results, out / "batch_results.json")
     write_csv(results, out / "batch_results.csv")
-    table = summarise(results, proportions=("success_rate",))
+    table = summarise(results, proportions=())
     table.to_csv(out / "batch_summary.csv", index=False)
     failed = sum(r["status"] != "ok" for r in results)
     if not args.quiet:
