@@ -117,7 +117,6 @@ class SimAgent:
         limit = self.deadline
         if context.deadline is not None:
             limit = min(limit, context.deadline - runtime.now)
-        context.stats.calls += 1
         reply = yield runtime.call(context, self, task, limit)
         message = {
             "seq": reply["seq"],

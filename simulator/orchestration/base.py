@@ -77,7 +77,7 @@ class Orchestration:
 
     # -- the process ----------------------------------------------------------------------
     def invoke(self, task: Any, runtime: Runtime, context: Context) -> Steps:
-        invocation = runtime.invocation_id()
+        invocation = runtime.invocation_id(context)
         ctx = context.child(
             parent=self.name, deadline=context.within(self.timeout, runtime.now), depth=context.depth + 1
         )

@@ -89,6 +89,7 @@ class TaskStats:
     """Counters for one task, shared by every invocation in its tree."""
 
     calls: int = 0
+    invocations: int = 0
     retries: int = 0
     messages: int = 0
     faults: int = 0

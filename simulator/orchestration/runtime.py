@@ -72,8 +72,6 @@ class Runtime:
         self.nodes: dict[str, Orchestration] = {}
         self._applied: dict[Event, simpy.Event] = {}
         self._calls: dict[str, _Call] = {}
-        self._next_call = 0
-        self._next_invocation = 0
         for event_type, reducer in (
             ("agent.call", self._on_call),
             ("agent.start", self._on_start),
@@ -113,9 +111,11 @@ class Runtime:
         for m in member.members:
             self.add(m)
 
-    def invocation_id(self) -> str:
-        self._next_invocation += 1
-        return f"i{self._next_invocation}"
+    @staticmethod
+    def invocation_id(context: Context) -> str:
+        """`<task>/i<n>`: numbered within the task, so ids never depend on other tasks."""
+        context.stats.invocations += 1
+        return f"{context.task}/i{context.stats.invocations}"
 
     # -- process side ---------------------------------------------------------------------
     def emit(
@@ -131,8 +131,8 @@ class Runtime:
     def call(self, context: Context, agent: SimAgent, work: dict[str, Any], deadline: float) -> simpy.Event:
         """Ask `agent` to work on `work`; fires with the reply dict (`success`, `content`,
         `output`, `fault`: None / "exception" / "timeout", `seq` of the resolving event)."""
-        self._next_call += 1
-        call_id = f"c{self._next_call}"
+        context.stats.calls += 1
+        call_id = f"{context.task}/c{context.stats.calls}"
         waiter = self.env.event()
         self._calls[call_id] = _Call(agent, context.parent, work, context.instruction, deadline, waiter)
         payload = {"call": call_id, "task": context.task, "deadline": round(deadline, 9)}
