@@ -188,3 +188,16 @@ def test_replications_as_batch_tasks(tmp_path, capsys):
 def test_spec_round_trips_through_its_summary():
     spec = parse_spec(desk(), "desk")
     assert parse_spec(spec.model_dump(mode="json"), "again") == spec
+
+
+def test_transcript_lines_are_sorted_key_json_of_the_records():
+    from simulator.engine import MemorySink
+    from simulator.orchestration.run import execute, transcript_line
+
+    memory = MemorySink()
+    execute(parse_spec(desk(5), "desk"), [memory])
+    for record in memory.records:
+        item = {
+            k: getattr(record, k) for k in ("seq", "time", "type", "source", "target", "cause", "payload")
+        }
+        assert transcript_line(record) == json.dumps(item, sort_keys=True, separators=(",", ":")) + "\n"
