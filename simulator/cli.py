@@ -20,6 +20,7 @@ EPILOG = """examples:
       --backend processes
   simulator finance-run scenarios/finance_momentum.yaml  strategy over S&P 500 history, SQLite checkpoints
   simulator replay sim-000001 --from 40                  replay from a checkpoint, validate the chain
+  simulator orchestrate scenarios/orchestration_desk.yaml  agent teams in five patterns, with faults
 
 Run `simulator COMMAND --help` for each command's options.
 """
