@@ -419,3 +419,11 @@ def test_same_seed_same_bytes_and_chain_head():
     assert first == second
     assert first[1] != other[1]
     assert any(first[2]) and not all(first[2])
+
+
+def test_an_answer_or_exception_later_than_the_deadline_is_a_timeout_at_the_deadline():
+    for rates in ({}, {"exception_rate": 1.0}, {"failure_rate": 1.0}):
+        late = agent("late", ["x"], base=10.0, deadline=5.0, **rates)
+        result, records, _ = run(SequentialOrchestration("seq", [late]), ["x"])
+        (fault,) = of_type(records, "agent.fault")
+        assert (result.end_reason, fault.payload["kind"], fault.time) == ("timeout", "timeout", 5.0)

@@ -169,9 +169,8 @@ class Runtime:
         u = rng.random()
         think = agent.latency.sample(rng, w.entities[agent.name]["in_flight"] - 1)
         base = {"call": ev.payload["call"], "task": ev.payload["task"]}
-        if u < agent.exception_rate:
-            return [self._fault(ev, base, "exception", f"{agent.name} raised AgentError", think)]
-        if u < agent.exception_rate + agent.timeout_rate or think > call.deadline:
+        hangs = agent.exception_rate <= u < agent.exception_rate + agent.timeout_rate
+        if hangs or think > call.deadline:  # no answer (or none in time): the call times out
             return [
                 self._fault(
                     ev,
@@ -181,20 +180,22 @@ class Runtime:
                     call.deadline,
                 )
             ]
-        request = {
-            "work": call.work,
-            "instruction": call.instruction,
-            "caller": call.caller,
-            "task": ev.payload["task"],
-        }
-        try:
-            reply = agent.client.respond(agent, request)
-        except Exception as exc:  # a client's error is the agent's exception, recorded with its text
-            return [
-                self._fault(ev, base, "exception", f"{agent.name} raised {type(exc).__name__}: {exc}", think)
-            ]
+        if u < agent.exception_rate:
+            return [self._fault(ev, base, "exception", f"{agent.name} raised AgentError", think)]
         if u < agent.exception_rate + agent.timeout_rate + agent.failure_rate:
             reply = {"success": False, "content": f"{agent.name} could not finish", "output": call.work}
+        else:
+            request = {
+                "work": call.work,
+                "instruction": call.instruction,
+                "caller": call.caller,
+                "task": ev.payload["task"],
+            }
+            try:
+                reply = agent.client.respond(agent, request)
+            except Exception as exc:  # a client's error is the agent's exception, with its text
+                error = f"{agent.name} raised {type(exc).__name__}: {exc}"
+                return [self._fault(ev, base, "exception", error, think)]
         call.reply = reply
         return [
             Event(
