@@ -201,3 +201,42 @@ def test_transcript_lines_are_sorted_key_json_of_the_records():
             k: getattr(record, k) for k in ("seq", "time", "type", "source", "target", "cause", "payload")
         }
         assert transcript_line(record) == json.dumps(item, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def test_a_group_chat_spec_with_rules_and_human_input_runs():
+    from simulator.engine import MemorySink
+    from simulator.orchestration.run import execute
+
+    data = yaml.safe_load((SCENARIOS / "orchestration_stress.yaml").read_text())
+    data["root"] = "group_chat"
+    data["tasks"]["count"] = 5
+    data["patterns"]["group_chat"]["manager"] = {
+        "kind": "rules",
+        "rules": [
+            {"needs": "research", "next": "research_backup"},
+            {"after": "research_backup", "next": "strategist"},
+        ],
+    }
+    data["patterns"]["group_chat"]["human_input"] = {"every": 2, "reply": "keep going"}
+    memory = MemorySink()
+    session = execute(parse_spec(data, "chat"), [memory])
+    assert len(session.rows) == 5 and all(r["success"] for r in session.rows)
+    selects = [r for r in memory.records if r.type == "chat.select"]
+    firsts = [s.payload["speaker"] for s in selects if s.payload["turn"] == 1]
+    assert firsts == ["research_backup"] * 5
+    assert any("fallback" in s.payload for s in selects)
+    assert any(r.type == "chat.human" and r.payload["content"] == "keep going" for r in memory.records)
+    bad = {
+        **data,
+        "patterns": {
+            **data["patterns"],
+            "group_chat": {
+                **data["patterns"]["group_chat"],
+                "manager": {"kind": "rules", "rules": [{"next": "nobody"}]},
+            },
+        },
+    }
+    with pytest.raises(
+        Exception, match=r"patterns.group_chat.manager.rules\[0\].next: 'nobody' is not in the chat"
+    ):
+        parse_spec(bad, "chat")
