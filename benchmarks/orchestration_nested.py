@@ -37,14 +37,14 @@ def nested_spec(tasks: int) -> dict[str, Any]:
     return data
 
 
-def run_orchestration(tasks: int, out: Path | None) -> int:
+def run_orchestration(tasks: int, out: Path | None, background: bool = False) -> int:
     from simulator.engine import CsvSink
     from simulator.orchestration.run import JsonlSink, execute
     from simulator.orchestration.spec import parse_spec
 
     spec = parse_spec(nested_spec(tasks), "benchmark")
     sinks = [CsvSink(out / "metrics.csv"), JsonlSink(out / "transcript.jsonl")] if out else []
-    session = execute(spec, sinks, record=out is not None)
+    session = execute(spec, sinks, record=out is not None, background=background)
     assert len(session.rows) == tasks
     return session.world.seq
 
@@ -54,13 +54,14 @@ def peak_child(tasks: int, out: str) -> None:
     import time
 
     start = time.perf_counter()
-    events = run_orchestration(tasks, Path(out))
+    events = run_orchestration(tasks, Path(out), background=True)
     print(
         json.dumps(
             {
                 "events": events,
                 "seconds": time.perf_counter() - start,
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "recorder_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                 "csv_mb": (Path(out) / "metrics.csv").stat().st_size / 2**20,
                 "transcript_mb": (Path(out) / "transcript.jsonl").stat().st_size / 2**20,
             }
@@ -83,6 +84,7 @@ def main() -> None:
         events = {"orchestration": run_orchestration(args.tasks, out), "M/M/3": 2 * args.customers}
         variants = {
             "orchestration, CSV + chain + transcript": lambda: run_orchestration(args.tasks, out),
+            "  same, background recorder": lambda: run_orchestration(args.tasks, out, background=True),
             "orchestration, recording off": lambda: run_orchestration(args.tasks, None),
             "M/M/3 kernel, CSV + chain": lambda: kernel(args.customers, out / "mm3.csv"),
         }

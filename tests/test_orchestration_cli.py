@@ -190,17 +190,36 @@ def test_spec_round_trips_through_its_summary():
     assert parse_spec(spec.model_dump(mode="json"), "again") == spec
 
 
-def test_transcript_lines_are_sorted_key_json_of_the_records():
-    from simulator.engine import MemorySink
-    from simulator.orchestration.run import execute, transcript_line
+def test_transcript_lines_say_what_the_records_say_and_background_writes_the_same_bytes(tmp_path):
+    from simulator.engine import CsvSink, MemorySink
+    from simulator.orchestration.run import JsonlSink, execute, transcript_line
 
+    spec = parse_spec(desk(8), "desk")
     memory = MemorySink()
-    execute(parse_spec(desk(5), "desk"), [memory])
-    for record in memory.records:
-        item = {
-            k: getattr(record, k) for k in ("seq", "time", "type", "source", "target", "cause", "payload")
-        }
-        assert transcript_line(record) == json.dumps(item, sort_keys=True, separators=(",", ":")) + "\n"
+    execute(spec, [memory])
+    for record, data in zip(memory.records, memory.data, strict=True):
+        line = transcript_line(data)
+        assert (
+            line.endswith(b"\n")
+            and line == json.dumps(json.loads(line), sort_keys=True, separators=(",", ":")).encode() + b"\n"
+        )
+        item = json.loads(line)
+        expected = {k: getattr(record, k) for k in ("seq", "type", "source", "target", "cause", "payload")}
+        assert {k: item[k] for k in expected} == expected
+        assert abs(item["time"] - record.time) <= 1e-9 * max(1.0, record.time)
+    files = {}
+    for background in (False, True):
+        out = tmp_path / str(background)
+        session = execute(
+            spec, [CsvSink(out / "metrics.csv"), JsonlSink(out / "transcript.jsonl")], background=background
+        )
+        files[background] = (
+            (out / "metrics.csv").read_bytes(),
+            (out / "transcript.jsonl").read_bytes(),
+            session.world.chain_head,
+        )
+    assert files[False] == files[True]
+    assert files[False][0] == memory.text().encode()
 
 
 def test_a_group_chat_spec_with_rules_and_human_input_runs():

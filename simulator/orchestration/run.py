@@ -19,31 +19,38 @@ import numpy as np
 from ..engine import CsvSink, MemorySink, Record, Sink, records_from_file
 from ..runs import versions, write_atomic, write_json
 from .model import END_REASONS
-from .runtime import AGENT
+from .runtime import AGENT, LAYOUT
 from .session import TASK_COLUMNS, Session
 from .spec import OrchestrationSpec, build_latency, build_root, build_tasks, parse_spec
 
-_payload_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 _text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_SEQ = LAYOUT.columns.index("seq")
 
 
-def transcript_line(record: Record) -> str:
-    """One applied event as a JSON line: keys sorted, no spaces (the same bytes every run).
-
-    Equal to `json.dumps(item, sort_keys=True, separators=(",", ":"))` of the record's
-    fields, written out by hand because it runs once per event."""
-    cause = "null" if record.cause is None else str(record.cause)
-    return (
-        f'{{"cause":{cause},"payload":{_payload_json(record.payload)},"seq":{record.seq},'
-        f'"source":{_text(record.source)},"target":{_text(record.target)},"time":{record.time!r},'
-        f'"type":{_text(record.type)}}}\n'
+def transcript_line(data: bytes) -> bytes:
+    """One applied event's JSON line, made from its metrics.csv bytes (so the transcript says
+    exactly what the chained record says, and costs no second JSON encoding): keys sorted,
+    `time` as the record writes it, `payload` the record's JSON."""
+    parts = data.split(b"\n", 1)[0].split(b",", _SEQ + 3)
+    time, type_, source = parts[0], parts[1], parts[2]
+    seq, target, cause, payload = parts[_SEQ : _SEQ + 4]
+    payload = payload[1:-1].replace(b'""', b'"') if payload else b"{}"
+    return b'{"cause":%s,"payload":%s,"seq":%s,"source":%s,"target":%s,"time":%s,"type":%s}\n' % (
+        cause or b"null",
+        payload,
+        seq,
+        _text(source.decode()).encode(),
+        _text(target.decode()).encode(),
+        time,
+        _text(type_.decode()).encode(),
     )
 
 
 class JsonlSink:
-    """The transcript, written to `<path>.partial` and moved into place on success."""
+    """The transcript, written to `<path>.partial` and moved into place on success. It takes
+    bytes only, so it can run in the background recorder beside the CSV sink."""
 
-    wants_records = True
+    wants_records = False
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -52,10 +59,10 @@ class JsonlSink:
 
     def open(self, header: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.partial, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
+        self._file = open(self.partial, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
 
-    def write(self, record: Record, data: bytes) -> None:
-        self._file.write(transcript_line(record))
+    def write(self, record: Record | None, data: bytes) -> None:
+        self._file.write(transcript_line(data))
 
     def close(self, ok: bool) -> None:
         if self._file is None:
@@ -68,9 +75,12 @@ class JsonlSink:
             self.partial.unlink(missing_ok=True)
 
 
-def execute(spec: OrchestrationSpec, sinks: list[Sink] | tuple = (), record: bool = True) -> Session:
-    """Run the spec's task stream through its pattern tree; returns the finished session."""
-    session = Session(spec.seed, sinks, latency=build_latency(spec), record=record)
+def execute(
+    spec: OrchestrationSpec, sinks: list[Sink] | tuple = (), record: bool = True, background: bool = False
+) -> Session:
+    """Run the spec's task stream through its pattern tree; returns the finished session.
+    `background`: format, hash and write the records in a forked child (same bytes)."""
+    session = Session(spec.seed, sinks, latency=build_latency(spec), record=record, background=background)
     session.stream(build_root(spec), build_tasks(spec), spec.tasks.arrival_rate)
     session.run(until=spec.until)
     return session
@@ -108,10 +118,15 @@ def task_table(session: Session) -> str:
     return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
 
 
-def run_spec(spec: OrchestrationSpec, out: str | Path, plots: bool = True) -> dict[str, Any]:
-    """Run, write the run folder, return the summary."""
+def run_spec(
+    spec: OrchestrationSpec, out: str | Path, plots: bool = True, background: bool | None = None
+) -> dict[str, Any]:
+    """Run, write the run folder, return the summary. `background` (default: the spec's
+    `recording.background`) moves formatting, hashing and writing to a forked child."""
     out = Path(out)
-    session = execute(spec, [CsvSink(out / "metrics.csv"), JsonlSink(out / "transcript.jsonl")])
+    sinks = [CsvSink(out / "metrics.csv"), JsonlSink(out / "transcript.jsonl")]
+    background = spec.recording.background if background is None else background
+    session = execute(spec, sinks, background=background)
     write_atomic(out / "tasks.csv", task_table(session))
     agents = {
         eid: {
@@ -145,12 +160,13 @@ def run_outcomes(params: dict[str, Any], seed: int) -> dict[str, float]:
     """One spec as a `simulator.batch` task: `fn(params, seed)`, top level and picklable.
 
     `params` is a spec as plain data; an extra `output_dir` key writes the full run folder
-    there too (transcript, metrics, tasks, summary)."""
+    there too (transcript, metrics, tasks, summary), recording inline: a batch worker may be
+    a daemon process, which cannot fork a recorder, and the batch is parallel already."""
     params = dict(params)
     folder = params.pop("output_dir", None)
     spec = parse_spec({**params, "seed": int(seed)}, "<batch task>")
     if folder is not None:
-        return run_spec(spec, folder, plots=False)["outcomes"]
+        return run_spec(spec, folder, plots=False, background=False)["outcomes"]
     return outcomes(execute(spec, record=False), spec)
 
 

@@ -41,8 +41,10 @@ class Session:
         latency: LatencyModel | None = None,
         record: bool = True,
         keep_results: bool = False,
+        background: bool = False,
     ) -> None:
-        self.world = World(seed, latency=latency, layout=LAYOUT if record else None, sinks=sinks)
+        layout = LAYOUT if record else None
+        self.world = World(seed, latency=latency, layout=layout, sinks=sinks, background=background)
         self.runtime = Runtime(self.world)
         self.world.register("tasks", SOURCE, {"arrived": 0})
         self.rows: list[dict[str, Any]] = []

@@ -138,6 +138,10 @@ class TaskStream(Strict):
     kinds: list[TaskKind] = Field(min_length=1)
 
 
+class RecordingSpec(Strict):
+    background: bool = Field(True, description="format, hash and write records in a second process")
+
+
 class OrchestrationSpec(Strict):
     name: str = "orchestration"
     seed: int = 0
@@ -147,6 +151,7 @@ class OrchestrationSpec(Strict):
     root: str
     tasks: TaskStream
     latency: LatencySpec = LatencySpec()
+    recording: RecordingSpec = RecordingSpec()
     until: PositiveFloat | None = None
 
 
