@@ -157,6 +157,7 @@ def _plugins() -> list[Callable]:
         "simulator.analysis.cli",
         "simulator.batch.cli",
         "simulator.finance.cli",
+        "simulator.ottochain.cli",
         "simulator.orchestration.cli",
     ):
         try:
