@@ -70,3 +70,13 @@ def test_risk_profile_chooses_patterns_and_runs_are_deterministic():
     a, _ = trade(PhasePatterns(fault_rate=0.3))
     b, _ = trade(PhasePatterns(fault_rate=0.3))
     assert a.world.chain_head == b.world.chain_head and a.trades == b.trades
+
+
+def test_the_demo_prints_a_magentic_replan_and_the_desk_trading(capsys):
+    from experiments import orchestration_finance as demo
+
+    assert demo.main(["--days", "2", "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "task ledger (re-plan 1): research->research_backup" in out
+    assert "desk hands off to compliance_officer" in out
+    assert "exchange.order" in out and "record chain head" in out
