@@ -115,8 +115,9 @@ def main() -> None:
         print(f"  {name:<42} {seconds:7.2f} s  {rate:10,.0f} events/s  {rate / mm3:5.2f}x M/M/3")
     print(
         f"  peak RSS of a recorded {args.tasks:,}-task run (background recorder): {peak['peak_mb']:.0f} MB, "
-        f"recorder process {peak['recorder_mb']:.0f} MB (metrics.csv {peak['csv_mb']:.0f} MB, transcript {peak['transcript_mb']:.0f} MB)"
+        f"recorder process {peak['recorder_mb']:.0f} MB"
     )
+    print(f"  metrics.csv {peak['csv_mb']:.0f} MB, transcript {peak['transcript_mb']:.0f} MB")
 
 
 if __name__ == "__main__":
