@@ -122,6 +122,13 @@ def test_run_folder_verifies_and_a_changed_record_is_named(tmp_path, capsys):
     assert main(["verify", str(out)]) == 0
     assert '"valid": true' in capsys.readouterr().out
 
+    transcript = (out / "transcript.jsonl").read_text().splitlines(keepends=True)
+    (out / "transcript.jsonl").write_text("".join(transcript[:10] + transcript[11:]))
+    assert main(["verify", str(out)]) == 1
+    report = capsys.readouterr().out
+    assert '"valid": false' in report and '"seq": 11' in report and "transcript.jsonl" in report
+    (out / "transcript.jsonl").write_text("".join(transcript))
+
     lines = (out / "metrics.csv").read_text().splitlines(keepends=True)
     i = next(i for i, line in enumerate(lines) if i > 20 and ",agent.result," in line)
     lines[i] = lines[i].replace("agent.result", "agent.fault", 1)

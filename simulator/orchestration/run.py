@@ -208,4 +208,37 @@ def validate_run(folder: str | Path) -> ReplayReport:
             report["first_mismatch"] = {"seq": n + 1, "expected": "<record count differs>", "actual": ""}
     if summary.get("chain_head") != session.world.chain_head:
         report["valid"] = False
+    transcript = folder / "transcript.jsonl"
+    if transcript.is_file() and report["first_mismatch"] is None:
+        _check_transcript(transcript, folder / "metrics.csv", report)
     return report
+
+
+def _check_transcript(transcript: Path, metrics: Path, report: ReplayReport) -> None:
+    """The transcript must say, line for line, what the chained metrics.csv says."""
+    _, recorded = records_from_file(metrics)
+    with open(transcript, "rb") as lines:
+        for seq, data in recorded:
+            line = lines.readline()
+            if line != transcript_line(data):
+                report.update(
+                    valid=False,
+                    first_mismatch={
+                        "seq": seq,
+                        "file": transcript.name,
+                        "expected": transcript_line(data).decode(),
+                        "actual": line.decode(),
+                    },
+                )
+                return
+        extra = lines.readline()
+        if extra:
+            report.update(
+                valid=False,
+                first_mismatch={
+                    "seq": None,
+                    "file": transcript.name,
+                    "expected": "<end of file>",
+                    "actual": extra.decode(),
+                },
+            )
