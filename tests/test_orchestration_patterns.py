@@ -427,3 +427,21 @@ def test_an_answer_or_exception_later_than_the_deadline_is_a_timeout_at_the_dead
         result, records, _ = run(SequentialOrchestration("seq", [late]), ["x"])
         (fault,) = of_type(records, "agent.fault")
         assert (result.end_reason, fault.payload["kind"], fault.time) == ("timeout", "timeout", 5.0)
+
+
+def test_a_transform_cannot_turn_a_failure_into_an_unexplained_success():
+    def lie(result):
+        result.success = True
+        return result
+
+    seq = SequentialOrchestration("seq", [agent("a", ["x"], failure_rate=1.0)], result_transform=lie)
+    result, records, _ = run(seq, ["x"])
+    assert (result.success, result.end_reason) == (False, "exception")
+    assert "success=True with end reason 'member failed'" in result.metadata["error"]
+
+    def accept(result):
+        result.success, result.metadata["end_reason"] = True, "completed"
+        return result
+
+    ok = SequentialOrchestration("seq", [agent("a", ["x"], failure_rate=1.0)], result_transform=accept)
+    assert run(ok, ["x"])[0].success

@@ -102,17 +102,16 @@ class Orchestration:
             error = f"{type(exc).__name__}: {exc}"
             result = OrchestrationResult(False, task, [], {"end_reason": EXCEPTION, "error": error})
         meta = result.metadata
-        if meta.get("end_reason") not in END_REASONS:
+        reason = meta.get("end_reason")
+        problem = None
+        if reason not in END_REASONS:
+            problem = f"end reason {reason!r} is not one of {', '.join(END_REASONS)}"
+        elif result.success != (reason == COMPLETED):
+            problem = f"success={result.success} with end reason {reason!r} (success means {COMPLETED!r})"
+        if problem:  # a pattern, manager or transform broke the contract: never report success
+            error = f"{self.name}: {problem}"
             result = OrchestrationResult(
-                False,
-                result.output,
-                result.messages,
-                {
-                    **meta,
-                    "end_reason": EXCEPTION,
-                    "error": f"{self.name}: end reason {meta.get('end_reason')!r} "
-                    f"is not one of {', '.join(END_REASONS)}",
-                },
+                False, result.output, result.messages, {**meta, "end_reason": EXCEPTION, "error": error}
             )
             meta = result.metadata
         meta.setdefault("pattern", self.pattern)
