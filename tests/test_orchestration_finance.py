@@ -80,3 +80,36 @@ def test_the_demo_prints_a_magentic_replan_and_the_desk_trading(capsys):
     assert "task ledger (re-plan 1): research->research_backup" in out
     assert "desk hands off to compliance_officer" in out
     assert "exchange.order" in out and "record chain head" in out
+
+
+def test_a_reviewed_run_resumed_from_a_checkpoint_equals_the_uninterrupted_run():
+    import json
+
+    from simulator.finance.checkpoints import restore_world
+
+    patterns = PhasePatterns(plan="magentic", fault_rate=0.3)
+    config = load_config(SCENARIOS / "finance_momentum.yaml", OVERRIDES)
+    market = load_market(config)
+
+    def drive(stop_after, restore_from=()):
+        ctx = SimulationContext(config, market, "t", [])
+        team = PhaseTeam(ctx.world, patterns, TRADER, {"researcher": 0.7})
+        taken = []
+        resume_time, provenance = 0.0, Provenance(ctx.world, ctx.log_fields)
+        if restore_from:
+            resume_time = restore_world(
+                ctx.world, [json.loads(cp.text) for cp in restore_from], ctx.log_fields
+            )["time"]
+            provenance = Provenance(ctx.world, ctx.log_fields, len(restore_from), restore_from[-1].state_hash)
+        executor = PhaseExecutor(
+            ctx, provenance, taken.append, resume_time=resume_time, stop_after=stop_after, team=team
+        )
+        ctx.world.spawn(TRADER, executor.behaviour)
+        ctx.world.run()
+        return ctx, taken
+
+    whole, all_cps = drive(6 * DAYS)
+    _, first = drive(9)  # stops mid-cycle, after the validate review of day 1
+    resumed, rest = drive(6 * DAYS - 9, first)
+    assert [cp.state_hash for cp in first + rest] == [cp.state_hash for cp in all_cps]
+    assert resumed.world.chain_head == whole.world.chain_head and resumed.trades == whole.trades
