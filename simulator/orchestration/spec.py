@@ -169,7 +169,9 @@ def parse_spec(data: dict[str, Any], source: str = "<spec>") -> OrchestrationSpe
     patterns = data.get("patterns")
     if isinstance(patterns, dict):
         for name, body in patterns.items():
-            kind = body.get("pattern") if isinstance(body, dict) else None
+            if not isinstance(body, dict):
+                raise ScenarioError(f"{source}: patterns.{name}: expected a mapping with a 'pattern' key")
+            kind = body.get("pattern")
             if kind not in PATTERNS:
                 what = "required key is missing" if kind is None else f"unknown pattern {kind!r}"
                 raise ScenarioError(
