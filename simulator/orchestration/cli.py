@@ -44,6 +44,10 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
                 f"p95 {o['makespan_p95']:.3g}; {o['messages_per_task']:.3g} messages per task; "
                 f"{int(o['events']):,} events"
             )
+            ended = [
+                (k[len("ended_") :].replace("_", " "), int(v)) for k, v in o.items() if k.startswith("ended_")
+            ]
+            print("ended: " + ", ".join(f"{reason} {n}" for reason, n in ended if n))
             print(f"chain head {summary['chain_head']}")
             print(
                 f"wrote {out}/transcript.jsonl, metrics.csv, tasks.csv, summary.json, "
