@@ -31,3 +31,17 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def rerun_infra(config: dict) -> dict:
+    """Re-run an infra scenario from its resolved config, recording off; return its outcomes.
+    Handed to `simulator report --what-if` by the CLI layer (analysis imports no world)."""
+    from .infra.build import build_world
+    from .infra.outcomes import outcomes
+    from .infra.scenario import parse_scenario
+
+    config = {**config, "recording": {**config.get("recording", {}), "mode": "off", "trace": False}}
+    scenario = parse_scenario(config, "--what-if")
+    world = build_world(scenario)
+    world.run(until=scenario.until)
+    return outcomes(world)
