@@ -148,20 +148,21 @@ def status_timeline(f: Findings, states: pd.DataFrame, path: Path) -> None:
             if status != "ok" and t1 > t0:
                 bars.setdefault((status, row[service]), []).append((t0, t1 - t0))
     window = trouble_window(f)
+    height = max(1.6 + 0.22 * n, 3.2)
     if window:
         fig, (ax, zoom) = plt.subplots(
-            1, 2, figsize=(14, 1.4 + 0.22 * n), sharey=True, gridspec_kw={"width_ratios": [1, 2]}
+            1, 2, figsize=(14, height), sharey=True, gridspec_kw={"width_ratios": [1, 2]}
         )
         _status_rows(zoom, f, bars, row)
         zoom.set_xlim(*window)
         zoom.set_title(f"zoom: t={window[0]:.4g} to {window[1]:.4g}", fontsize=9)
         ax.axvspan(*window, fill=False, ec="black", ls="--", lw=0.8)
     else:
-        fig, ax = plt.subplots(figsize=(11, 1.4 + 0.22 * n))
+        fig, ax = plt.subplots(figsize=(11, height))
     _status_rows(ax, f, bars, row)
     ax.set_xlim(0, f.end_time)
     ax.set_yticks(range(len(services)), services, fontsize=7 if n > 30 else 8)
-    ax.set_ylabel("service (in order of first degradation)")
+    ax.set_ylabel("service (in order of first degradation)" if n > 8 else "service")
     ax.set_title("whole run", fontsize=9) if window else None
     handles = [
         plt.Rectangle((0, 0), 1, 1, color=STATUS_COLOURS["overloaded"], label="overloaded"),
@@ -175,7 +176,7 @@ def status_timeline(f: Findings, states: pd.DataFrame, path: Path) -> None:
         title += f"; {hidden} more not drawn (see failure_analysis.json)"
     fig.suptitle(title, fontsize=10)
     fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.5 / (1.4 + 0.22 * n), 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / height, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -183,7 +184,7 @@ def status_timeline(f: Findings, states: pd.DataFrame, path: Path) -> None:
 def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
     """Layered dependency graph. Nodes coloured by the worst status each service reached; a
     thick black ring marks services not ok at the end. Red edges: the real causal cascade;
-    edge width: GAT attention. Labelled: every service on the cascade or that failed (all of
+    edge width: GAT attention. Labelled: every service on the cascade or that left ok (all of
     them in a small graph)."""
     plt = _pyplot()
     layers = {node: i for i, gen in enumerate(nx.topological_generations(graph)) for node in gen}
@@ -193,8 +194,8 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
     big = graph.number_of_nodes() > 30
     worst, final = f.worst_status(), f.final_status()
     cascade_edges = {(x.upstream, x.downstream) for x in f.cascade}
-    on_cascade = {n for e in cascade_edges for n in e} | {s for s, w in worst.items() if w == "failed"}
-    fig, ax = plt.subplots(figsize=(16, 9) if big else (7, 5))
+    on_cascade = {n for e in cascade_edges for n in e} | set(worst)
+    fig, ax = plt.subplots(figsize=(16, 9) if big else (9, 6))
     size = 70 if big else 1100
     nodes = list(graph.nodes)
     still_bad = [n for n in nodes if final.get(n, "ok") != "ok"]
@@ -269,12 +270,12 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
         plt.Line2D([], [], color="tab:red", label="real causal cascade"),
     ]
     ax.legend(
-        handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.08), ncol=5, fontsize=8, frameon=False
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.1), ncol=5 if big else 3, fontsize=8,
+        frameon=False,
     )
     ax.set_title(
-        f"{f.scenario}: dependency graph (arrows from a dependency to its dependent; "
-        "edge width: GAT attention)"
-        + ("\nlabelled: services on the cascade or that failed" if big else ""),
+        f"{f.scenario}: dependency graph\narrows from a dependency to its dependent; edge width: GAT attention"
+        + ("; labelled: services on the cascade or that left ok" if big else ""),
         fontsize=10,
     )
     ax.margins(0.08)

@@ -1,0 +1,91 @@
+"""`simulator report RUN --what-if KEY=VALUE`: re-runs with the same seed, tabled beside the run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from simulator.cli import main
+from tests.conftest import SCENARIOS
+
+SCENARIO = str(SCENARIOS / "flood_overload.yaml")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("recorded")
+    assert main(["run", SCENARIO, "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def what_if(recorded, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("whatif") / "run"
+    shutil.copytree(recorded, folder)
+    args = ["report", str(folder), "--quiet"]
+    args += ["--what-if", "policy.intervention_delay=0", "--what-if", "services.transport.capacity=8"]
+    assert main(args) == 0
+    return folder
+
+
+def outcomes_of_run(tmp_path, *sets: str) -> dict:
+    """The independent check: an ordinary `simulator run` with the same change."""
+    args = ["run", SCENARIO, "--out", str(tmp_path), "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 0
+    return json.loads((tmp_path / "summary.json").read_text())["outcomes"]
+
+
+def test_what_if_rows_equal_ordinary_runs_with_the_change(what_if, tmp_path):
+    from simulator.analysis.whatif import COMPARED
+
+    rows = {r["label"]: r for r in json.loads((what_if / "failure_analysis.json").read_text())["what_if"]}
+    recorded = json.loads((what_if / "summary.json").read_text())["outcomes"]
+    assert list(rows) == [
+        "recorded run",
+        "replay, no change",
+        "policy.intervention_delay=0",
+        "services.transport.capacity=8",
+        "policy.intervention_delay=0 + services.transport.capacity=8",
+    ]
+    for key in COMPARED:
+        assert rows["recorded run"][key] == rows["replay, no change"][key] == recorded[key], key
+    faster = outcomes_of_run(tmp_path / "a", "policy.intervention_delay=0")
+    bigger = outcomes_of_run(tmp_path / "b", "services.0.capacity=8")
+    both = outcomes_of_run(tmp_path / "c", "policy.intervention_delay=0", "services.0.capacity=8")
+    for key in COMPARED:
+        assert rows["policy.intervention_delay=0"][key] == faster[key], key
+        assert rows["services.transport.capacity=8"][key] == bigger[key], key
+        assert rows["policy.intervention_delay=0 + services.transport.capacity=8"][key] == both[key], key
+    assert faster["first_intervention_at"] < recorded["first_intervention_at"]  # the change did something
+
+
+def test_what_if_table_and_batch_commands_in_the_report(what_if):
+    text = (what_if / "failure_analysis.md").read_text()
+    section = text.split("## What to do, from evidence")[1].split("\n## ")[0]
+    assert "| outcome | recorded run | replay, no change | policy.intervention_delay=0 |" in section
+    assert "reproduces every recorded outcome" in section
+    assert "--sweep policy.intervention_delay=3,0" in section  # recorded value, then the what-if's
+    assert "--sweep services.0.capacity=5,8" in section
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("services.nope.capacity=1", "has no item 'nope'"),
+        ("policy.delay=1", "has no key 'delay'"),
+        ("policy.intervention_delay", "expected KEY=VALUE"),
+        ("services.transport.capacity=-1", "capacity"),
+    ],
+)
+def test_a_bad_what_if_is_one_error_line_and_nothing_written(recorded, tmp_path, capsys, spec, expected):
+    folder = tmp_path / "run"
+    shutil.copytree(recorded, folder)
+    assert main(["report", str(folder), "--quiet", "--what-if", spec]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and len(err.strip().splitlines()) == 1, err
+    assert not (folder / "failure_analysis.md").exists() and not (folder / "failure_analysis.json").exists()
+    assert not list(folder.glob("*.png")) and not list(folder.glob("*.partial"))
