@@ -29,7 +29,8 @@ def _run(folder: Path, scenario: str, *extra: str) -> Path:
 
 @pytest.fixture(scope="module")
 def changed_run(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("changed"), "flood_overload.yaml", *PUSHED, "--set", "recording.mode=changed")
+    folder = tmp_path_factory.mktemp("changed")
+    return _run(folder, "flood_overload.yaml", *PUSHED, "--set", "recording.mode=changed")
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,8 @@ def test_changed_mode_figures_are_numbers_equal_to_pandas(changed_run):
 def test_changed_and_all_modes_give_the_same_findings(changed_run, all_run):
     a, b = figures(changed_run), figures(all_run)
     assert a["recording_mode"] == "changed" and b["recording_mode"] == "all"
-    for key in ("services", "episodes", "cascade", "decisions", "detections", "root_causes", "service_damage"):
+    keys = ("services", "episodes", "cascade", "decisions", "detections", "root_causes", "service_damage")
+    for key in keys:
         assert a[key] == b[key], key
 
 

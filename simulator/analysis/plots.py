@@ -274,7 +274,8 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
         frameon=False,
     )
     ax.set_title(
-        f"{f.scenario}: dependency graph\narrows from a dependency to its dependent; edge width: GAT attention"
+        f"{f.scenario}: dependency graph\n"
+        "arrows from a dependency to its dependent; edge width: GAT attention"
         + ("; labelled: services on the cascade or that left ok" if big else ""),
         fontsize=10,
     )
