@@ -43,6 +43,14 @@ def town(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("town"), "flood_town.yaml")
 
 
+@pytest.fixture(scope="module")
+def town_findings(town):
+    from simulator.analysis.findings import compute_findings
+    from simulator.analysis.run_data import load_run
+
+    return compute_findings(load_run(town))
+
+
 def figures(folder: Path) -> dict:
     return json.loads((folder / "failure_analysis.json").read_text())
 
@@ -129,12 +137,12 @@ def test_detections_are_the_episode_the_agency_saw(town):
     assert later_episodes > 0  # reports of a service's second or later episode exist and are matched to it
 
 
-def test_the_first_decision_reads_as_what_it_means(town):
-    from simulator.analysis.findings import compute_findings
-    from simulator.analysis.markdown import first_decision_sentence
-    from simulator.analysis.run_data import load_run
+def test_the_first_decision_reads_as_what_it_means(town, town_findings):
+    from dataclasses import replace
 
-    f = compute_findings(load_run(town))
+    from simulator.analysis.markdown import first_decision_sentence
+
+    f = replace(town_findings)
     decided = f.decisions[0].decided_at
     f.outcomes = {**f.outcomes, "first_failure_at": decided + 3.47}
     assert "3.47 time units before the first failure" in first_decision_sentence(f)
@@ -213,11 +221,8 @@ def test_damage_ranking_matches_the_records(town):
 
 
 # -- item 5: one set of findings --------------------------------------------------------------------
-def test_the_json_is_the_findings_object(town):
-    from simulator.analysis.findings import compute_findings
-    from simulator.analysis.run_data import load_run
-
-    assert json.loads(json.dumps(compute_findings(load_run(town)).to_json())) == figures(town)
+def test_the_json_is_the_findings_object(town, town_findings):
+    assert json.loads(json.dumps(town_findings.to_json())) == figures(town)
 
 
 def test_analysis_imports_no_world():
