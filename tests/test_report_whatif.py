@@ -89,3 +89,37 @@ def test_a_bad_what_if_is_one_error_line_and_nothing_written(recorded, tmp_path,
     assert err.startswith("error: ") and expected in err and len(err.strip().splitlines()) == 1, err
     assert not (folder / "failure_analysis.md").exists() and not (folder / "failure_analysis.json").exists()
     assert not list(folder.glob("*.png")) and not list(folder.glob("*.partial"))
+
+
+class Terminal:
+    """A stderr that says it is a terminal, keeping what is written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_report_shows_progress_unless_quiet(recorded, tmp_path, monkeypatch, quiet):
+    import sys
+
+    from simulator.analysis.report import build_report
+
+    folder = tmp_path / "run"
+    shutil.copytree(recorded, folder)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    build_report(folder, quiet=quiet)
+    if quiet:
+        assert terminal.text == ""
+    else:
+        assert "report" in terminal.text and "graph attention" in terminal.text, terminal.text
