@@ -257,7 +257,9 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
             )
         else:
-            ax.annotate(node, (x, y), ha="center", va="center", fontsize=9)
+            ax.annotate(
+                node, (x, y), xytext=(0, -22), textcoords="offset points", ha="center", va="top", fontsize=9
+            )
     handles = [
         plt.Line2D([], [], marker="o", ls="", color=STATUS_COLOURS["failed"], label="failed at some point"),
         plt.Line2D(
@@ -270,7 +272,11 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
         plt.Line2D([], [], color="tab:red", label="real causal cascade"),
     ]
     ax.legend(
-        handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.1), ncol=5 if big else 3, fontsize=8,
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncol=5 if big else 3,
+        fontsize=8,
         frameon=False,
     )
     ax.set_title(
