@@ -69,7 +69,23 @@ def test_what_if_table_and_batch_commands_in_the_report(what_if):
     assert "| outcome | recorded run | replay, no change | policy.intervention_delay=0 |" in section
     assert "reproduces every recorded outcome" in section
     assert "--sweep policy.intervention_delay=3,0" in section  # recorded value, then the what-if's
-    assert "--sweep services.0.capacity=5,8" in section
+    assert "--sweep services.transport.capacity=5,8" in section
+
+
+def test_the_suggested_batch_sweeps_a_service_by_id(tmp_path):
+    out = tmp_path / "batch"
+    args = ["batch", SCENARIO, "-n", "2", "--sweep", "services.transport.capacity=5,8"]
+    args += ["--out", str(out), "--quiet"]
+    assert main(args) == 0
+    rows = json.loads((out / "batch_results.json").read_text())
+    assert {r["overrides"]["services.transport.capacity"] for r in rows} == {5, 8}
+    from simulator.batch import apply_overrides, get_path
+
+    base = {"services": [{"id": "a", "capacity": 1.0}, {"id": "b", "capacity": 2.0}]}
+    changed = apply_overrides(base, {"services.b.capacity": 9.0})
+    assert get_path(changed, "services.b.capacity") == 9.0 and base["services"][1]["capacity"] == 2.0
+    with pytest.raises(KeyError, match="no item with id 'c'"):
+        apply_overrides(base, {"services.c.capacity": 1.0})
 
 
 @pytest.mark.parametrize(

@@ -418,12 +418,11 @@ def single_run_limits(f: Findings) -> list[str]:
         )
     top = next((s for s in f.service_damage if s.downstream_episodes), None)
     if top is not None:
-        index = [s["id"] for s in f.config["services"]].index(top.service)
-        cap = float(f.config["services"][index]["capacity"])
+        cap = float(next(s["capacity"] for s in f.config["services"] if s["id"] == top.service))
+        sweep = {f"services.{top.service}.capacity": [cap, cap * 1.5, cap * 2]}
         lines.append(
             f"- whether more capacity at {top.service} (the most damaging dependency here) pays off "
-            "across runs: "
-            f"`{batch_command(f.scenario, {f'services.{index}.capacity': [cap, cap * 1.5, cap * 2]})}`"
+            f"across runs: `{batch_command(f.scenario, sweep)}`"
         )
     for w in f.what_if[2:]:
         sweeps = {c["path"]: [c["recorded"], c["value"]] for c in w["changes"]}

@@ -37,9 +37,10 @@ COMPARED = {
 @dataclass
 class WhatIf:
     spec: str  # as typed: services.d0_water.capacity=90
-    path: str  # the same path with list items by index, as `simulator batch --sweep` wants it
+    path: str  # the same path with list items by id (by index if they have none), for `simulator batch`
     value: Any
     recorded: Any  # the value in the recorded run
+    steps: list[str | int]  # keys and list indices from the root to the value
 
 
 def _resolve(config: dict, spec: str) -> WhatIf:
@@ -49,7 +50,8 @@ def _resolve(config: dict, spec: str) -> WhatIf:
         raise AnalysisError(f"--what-if {spec!r}: expected KEY=VALUE, e.g. policy.intervention_delay=0")
     key, raw = spec.split("=", 1)
     node: Any = config
-    canonical = []
+    canonical: list[str] = []
+    steps: list[str | int] = []
     parts = key.split(".")
     for depth, part in enumerate(parts):
         where = ".".join(parts[:depth]) or "the scenario"
@@ -65,7 +67,8 @@ def _resolve(config: dict, spec: str) -> WhatIf:
                     f"--what-if {spec}: {where} has no item {part!r} "
                     f"(an index below {len(node)} or an id: {known})"
                 )
-            canonical.append(str(index))
+            canonical.append(str(ids[index] or index))
+            steps.append(index)
             if depth < len(parts) - 1:
                 node = node[index]
         elif isinstance(node, dict):
@@ -74,17 +77,18 @@ def _resolve(config: dict, spec: str) -> WhatIf:
                     f"--what-if {spec}: {where} has no key {part!r} (allowed: {', '.join(sorted(node))})"
                 )
             canonical.append(part)
+            steps.append(part)
             if depth < len(parts) - 1:
                 node = node[part]
         else:
             raise AnalysisError(f"--what-if {spec}: {where} is a value, not a mapping or a list")
     last = parts[-1]
-    recorded = node[int(canonical[-1])] if isinstance(node, list) else node[last]
+    recorded = node[steps[-1]] if isinstance(node, list) else node[last]
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
         raise AnalysisError(f"--what-if {spec}: cannot read the value {raw!r}") from None
-    return WhatIf(spec, ".".join(canonical), value, recorded)
+    return WhatIf(spec, ".".join(canonical), value, recorded, steps)
 
 
 def parse_what_ifs(config: dict, specs: list[str]) -> list[WhatIf]:
@@ -96,13 +100,9 @@ def apply(config: dict, changes: list[WhatIf]) -> dict:
     out = copy.deepcopy(config)
     for change in changes:
         node: Any = out
-        parts = change.path.split(".")
-        for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if isinstance(node, list):
-            node[int(parts[-1])] = change.value
-        else:
-            node[parts[-1]] = change.value
+        for step in change.steps[:-1]:
+            node = node[step]
+        node[change.steps[-1]] = change.value
     return out
 
 
