@@ -235,3 +235,11 @@ def test_analysis_imports_no_world():
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     assert not worlds & set(alias.name.split(".")), f"{path} imports {alias.name}"
+
+
+def test_a_run_where_nothing_happened_still_gets_a_report(tmp_path):
+    folder = _run(tmp_path / "quiet", "flood_overload.yaml", "--until", "0.5")
+    f = figures(folder)
+    assert f["events"] == 0 and f["episodes"] == [] and f["timeline"][0]["kind"] == "flood"
+    text = (folder / "failure_analysis.md").read_text()
+    assert "No agency report ever showed" in text and "never decided" in text

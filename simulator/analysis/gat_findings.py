@@ -47,7 +47,8 @@ def gat_findings(run: RunData, graph: nx.DiGraph, links: list[CascadeLink], eps:
     from .gat import analyse_dependencies
 
     end = float(run.summary["outcomes"]["end_time"])
-    features, failed = node_features_from_metrics(run.states(), horizon=end)
+    states = run.states()
+    features, failed = node_features_from_metrics(states, horizon=end) if len(states) else ({}, {})
     for node in graph.nodes:  # services never written (changed mode, never touched) stayed idle
         features.setdefault(node, IDLE | {"time_to_first_failure": end})
     target_word = "failed"

@@ -126,7 +126,7 @@ def _status_rows(ax, f: Findings, bars: dict, row: dict[str, int]) -> None:
         for target, t in d.applied.items():
             if target in row:
                 ax.plot([t], [row[target]], marker="|", color="green", ms=8, mew=1.5)
-    ax.set_ylim(len(row) - 0.5, -0.5)
+    ax.set_ylim(max(len(row), 1) - 0.5, -0.5)
     ax.set_xlabel("simulation time")
     ax.grid(axis="x", alpha=0.3)
 
@@ -160,7 +160,9 @@ def status_timeline(f: Findings, states: pd.DataFrame, path: Path) -> None:
     else:
         fig, ax = plt.subplots(figsize=(11, height))
     _status_rows(ax, f, bars, row)
-    ax.set_xlim(0, f.end_time)
+    if not services:
+        ax.text(0.5, 0.5, "no service left ok", transform=ax.transAxes, ha="center", va="center")
+    ax.set_xlim(0, f.end_time or 1.0)
     ax.set_yticks(range(len(services)), services, fontsize=7 if n > 30 else 8)
     ax.set_ylabel("service (in order of first degradation)" if n > 8 else "service")
     ax.set_title("whole run", fontsize=9) if window else None
