@@ -75,5 +75,3 @@ def service_effects(run: RunData, eps: list[Episode] | None = None) -> pd.DataFr
             }
         )
     return pd.DataFrame(out)
-
-

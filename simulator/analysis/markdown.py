@@ -320,9 +320,10 @@ def evidence(f: Findings) -> list[str]:
     lines = [
         "## What to do, from evidence",
         "",
-        "Services ranked by the downstream damage they caused: the unmet demand, failures and time not ok of "
-        "the episodes their degradations tipped or aggravated, followed through the cascade (an episode with "
-        "several upstream causes counts for each); their own unmet demand and time not ok beside it.",
+        "Services ranked by the downstream damage they caused in this run: the unmet demand, failures and "
+        "time not ok of the episodes their degradations tipped or aggravated, followed through the cascade "
+        "(an episode with several upstream causes counts for each); their own unmet demand and time not ok "
+        "beside it.",
         "",
     ]
     rows = [
