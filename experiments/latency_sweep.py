@@ -38,34 +38,12 @@ def flood_end(config: dict) -> float:
     return max(float(s["start"]) + float(s["duration"]) for s in config["stressors"])
 
 
-class FailedWatch:
-    """Which services are `failed`, and when the last of them came out of it: read from the
-    status events as they are applied (observation only; the run is unchanged)."""
-
-    def __init__(self, world: Any) -> None:
-        self.world, self.failed, self.cleared_at = world, set(), 0.0
-        for kind in ("service_failed", "service_overloaded", "service_recovered"):
-            reducer = world.reducers[kind]
-            world.reducers[kind] = self._wrap(kind, reducer)
-
-    def _wrap(self, kind: str, reducer):
-        def observed(w, ev):
-            if kind == "service_failed":
-                self.failed.add(ev.target)
-            elif ev.target in self.failed:
-                self.failed.discard(ev.target)
-                if not self.failed:
-                    self.cleared_at = w.now
-            return reducer(w, ev)
-
-        return observed
-
-
 def run_recovery(config: dict[str, Any], seed: int, grace: float = GRACE) -> dict[str, float]:
     """One replication: outcomes on the system (picklable, for every batch backend)."""
     from simulator.infra.build import build_world
     from simulator.infra.outcomes import outcomes
     from simulator.infra.scenario import parse_scenario
+    from simulator.runs import FailedWatch
 
     end_flood = flood_end(config)
     horizon = end_flood + 2 * grace
@@ -87,7 +65,7 @@ def run_recovery(config: dict[str, Any], seed: int, grace: float = GRACE) -> dic
     o = outcomes(world)
     if watch.failed:
         recover = horizon - end_flood  # censored: still failed at the horizon
-    elif failed_at_flood_end or watch.cleared_at > end_flood:
+    elif watch.cleared_at is not None and (failed_at_flood_end or watch.cleared_at > end_flood):
         recover = watch.cleared_at - end_flood
     else:
         recover = 0.0

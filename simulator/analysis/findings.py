@@ -117,6 +117,7 @@ class Findings:
     timeline: list[TimelineEntry]
     dependency_damage: list[DependencyDamage]
     service_damage: list[ServiceDamage]
+    failure_cleared_at: float | None = None  # when the last failed service left `failed`
     gat: GatFindings | None = None
     what_if: list[dict] = field(default_factory=list)  # filled by whatif.compare
     attention: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
@@ -155,6 +156,7 @@ class Findings:
             "recovered": self.outcomes["recovered"],
             "final_failed": self.outcomes["final_failed"],
             "first_failure_at": self.outcomes.get("first_failure_at"),
+            "last_failure_cleared_at": self.failure_cleared_at,
             "flood": list(self.flood) if self.flood else None,
             "services": [asdict(s) for s in self.services],
             "episodes": [asdict(e) | {"duration": e.duration} for e in self.episodes],
@@ -406,6 +408,17 @@ def timeline(
     return entries
 
 
+def failure_cleared_at(states: pd.DataFrame, final: dict[str, str]) -> float | None:
+    """When the last service to leave `failed` did so; None if none failed or one still is."""
+    if "failed" in final.values():
+        return None
+    # rows grouped per service in record order: row i-1 is the service's previous row
+    ids, status = states["service_id"].to_numpy(), states["status"].to_numpy()
+    same = ids[1:] == ids[:-1]
+    left = np.flatnonzero(same & (status[:-1] == "failed") & (status[1:] != "failed")) + 1
+    return float(states["time"].to_numpy()[left].max()) if len(left) else None
+
+
 def _effects(run: RunData, eps: list[Episode]) -> list[ServiceEffect]:
     frame = service_effects(run, eps)
     return [
@@ -462,6 +475,8 @@ def compute_findings(run: RunData, step=lambda name: None) -> Findings:
         dependency_damage=dep_damage,
         service_damage=svc_damage,
     )
+    ordered = run.states().sort_values(["service_id", "seq"], kind="stable")
+    findings.failure_cleared_at = failure_cleared_at(ordered, findings.final_status())
     step("graph attention")
     from .gat_findings import gat_findings
 

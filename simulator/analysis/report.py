@@ -74,7 +74,8 @@ def build_report(
         changes = parse_what_ifs(run.config, list(what_ifs))
         findings = compute_findings(run, progress)
         if changes:
-            findings.what_if = compare(run.config, run.summary["outcomes"], changes, rerun, progress)
+            recorded = run.summary["outcomes"] | {"last_failure_cleared_at": findings.failure_cleared_at}
+            findings.what_if = compare(run.config, recorded, changes, rerun, progress)
         progress("plots")
         plotted = write_plots(findings, run, folder)
         progress("write")

@@ -9,6 +9,7 @@ Analysis imports no world: the re-run is a callable handed in by the CLI layer.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ COMPARED = {
     "first_decision_at": "first decision at",
     "first_intervention_at": "first intervention at",
     "decisions": "policy decisions",
+    "last_failure_cleared_at": "last service out of failed at",
     "recovered": "all services ok at the end",
 }
 
@@ -129,8 +131,15 @@ def compare(
     return rows
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats up to the 10 significant digits metrics.csv keeps."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
 def replay_matches(rows: list[dict]) -> bool:
-    return all(rows[0][k] == rows[1][k] for k in COMPARED)
+    return all(_same(rows[0][k], rows[1][k]) for k in COMPARED)
 
 
 def scenario_hint(name: str) -> str:
