@@ -23,6 +23,11 @@ def num(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}g}" if isinstance(x, float) else f"{x:,}" if isinstance(x, int) else str(x)
 
 
+def when(t: float | None) -> str:
+    """A simulation time, to the thousandth."""
+    return "n/a" if t is None else f"{t:.3f}"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(num(v) if not isinstance(v, str) else v for v in row) + " |" for row in rows]
@@ -133,7 +138,7 @@ def effects(f: Findings, plotted: list[str]) -> list[str]:
             s.min_resource,
             s.episodes,
             s.time_not_ok,
-            s.first_failure,
+            when(s.first_failure),
             s.served,
             s.rejected,
             s.final_status,
@@ -387,7 +392,10 @@ def what_if(f: Findings) -> list[str]:
         "realisation.",
         "",
     ]
-    body = [[label] + [r[key] for r in rows] for key, label in COMPARED.items()]
+    body = [
+        [label] + [when(r[key]) if key.endswith("_at") else r[key] for r in rows]
+        for key, label in COMPARED.items()
+    ]
     lines += table(["outcome"] + [r["label"] for r in rows], body)
     lines.append("")
     if replay_matches(rows):
