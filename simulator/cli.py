@@ -22,6 +22,7 @@ EPILOG = """examples:
       --backend processes
   simulator finance-run scenarios/finance_momentum.yaml  strategy over S&P 500 history, SQLite checkpoints
   simulator replay sim-000001 --from 40                  replay from a checkpoint, validate the chain
+  simulator orchestrate scenarios/orchestration_desk.yaml  agent teams in five patterns, with faults
 
 Run `simulator COMMAND --help` for each command's options.
 """
@@ -73,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .engine import chain_of_file
-    from .infra.run import check_metrics, read_summary, validate_run
+    from .infra.run import check_metrics, read_summary
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -81,18 +82,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for name in ("summary.json", "metrics.csv"):
         if not (folder / name).is_file():
             raise ScenarioError(f"{folder}: missing {name}; is this a run folder?")
-    recorded = read_summary(folder).get("chain_head")
+    summary = read_summary(folder)
+    recorded = summary.get("chain_head")
     check_metrics(folder / "metrics.csv")
     head, count = chain_of_file(folder / "metrics.csv")
     agrees = "matches" if head == recorded else "DIFFERS FROM"
     print(f"file chain: {count:,} records, head {head} ({agrees} summary.json)")
-    report = validate_run(folder, progress=not args.quiet)
+    if summary.get("world") == "orchestration":
+        from .orchestration.run import validate_run as replay_orchestration
+
+        report = replay_orchestration(folder)
+    else:
+        from .infra.run import validate_run
+
+        report = validate_run(folder, progress=not args.quiet)
     keys = ("valid", "original_count", "replay_count", "first_mismatch")
     print(json.dumps({k: report[k] for k in keys}, indent=2))
     mismatch = report["first_mismatch"]
     if mismatch and not args.quiet:
         entity = f", {mismatch['entity']}" if mismatch.get("entity") else ""
-        print(f"first difference: record {mismatch['seq']}{entity}, column {mismatch['column']}")
+        column = f", column {mismatch['column']}" if mismatch.get("column") else ""
+        print(f"first difference: record {mismatch['seq']}{entity}{column}")
     return 0 if report["valid"] and head == recorded else 1
 
 
@@ -164,6 +174,7 @@ def _plugins() -> list[Callable]:
         "simulator.batch.cli",
         "simulator.finance.cli",
         "simulator.ottochain.cli",
+        "simulator.orchestration.cli",
         "simulator.schema",
     ):
         try:

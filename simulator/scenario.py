@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,15 +26,22 @@ class Strict(BaseModel):
         extra="forbid", validate_assignment=True, allow_inf_nan=False, use_attribute_docstrings=True
     )
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        """YAML `true` is not the number 1: a bool is accepted only where the field is a bool."""
-        if isinstance(value, bool) and info.field_name:
-            annotation = cls.model_fields[info.field_name].annotation
-            if not _allows_bool(annotation):
-                raise ValueError("expected a number or text, not true/false")
-        return value
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """YAML `true` is not the number 1: a bool is accepted only where the field is a bool.
+        (A model validator: a field validator on every field would also land on the
+        discriminator of tagged unions, which pydantic forbids.)"""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                if isinstance(value, bool) and field is not None and not _allows_bool(field.annotation):
+                    raise PydanticCustomError(
+                        "bool_for_number",
+                        "expected a number or text, not true/false",
+                        {"field": name, "value": value},
+                    )
+        return data
 
 
 def _allows_bool(annotation: Any) -> bool:
@@ -86,6 +94,9 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
         return f"{path}: unknown key (allowed: {allowed})"
     if first["type"] == "missing":
         return f"{path}: required key is missing"
+    if first["type"] == "bool_for_number":
+        where = dotted((*loc, first["ctx"]["field"]))
+        return f"{where}: {first['msg']} (got {first['ctx']['value']!r})"
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "finite_number":
         message += " (inf and nan are not allowed)"

@@ -28,9 +28,10 @@ CASES = {
         "at sweep point policy.intervention_delay=-2: policy.intervention_delay: "
         "Input should be greater than or equal to 0",
     ),
-    "sweep into a list": (
-        ["--sweep", "services.transport.overload_at=9"],
-        "sweep: 'services.transport.overload_at': services is not a mapping",
+    "sweep point with inverted thresholds": (
+        ["--sweep", "services.transport.overload_at=2,9"],
+        "at sweep point services.transport.overload_at=9: services[0].overload_at: 9 is above fail_at 3 "
+        "(allowed: overload_at <= fail_at)",
     ),
     "sweep of an unknown key": (["--sweep", "policy.nope=1,2"], "no key 'nope' under policy"),
     "sweep point that cannot finish": (
