@@ -159,7 +159,7 @@ class Traffic:
             row[f"completion_{t}"] = round(r["completed"] / r["created"], 6) if r and r["created"] else ""
         row.update(
             attestations=facts["attestations"],
-            attestations_per_agent=round(sum(m["attestations"] for m in self.members) / n, 6),
+            attestations_per_agent=round(facts["attestations"] / n, 6),
             vouches=len(facts["vouches"]),
             reputation_avg=round(float(np.mean([m["reputation"] for m in self.members])), 6),
             reputation_queries=facts["reputation_queries"],
@@ -237,7 +237,9 @@ def run_traffic(
 
             bar = tqdm(total=cfg.generations, initial=traffic.generation, desc="generations",
                        unit="gen", disable=not progress)
-            if on_generation:
+            if on_generation:  # replay what a resumed run already did, then the start state
+                for r in rows:
+                    on_generation(traffic, r)
                 on_generation(traffic, {})
             while traffic.generation < cfg.generations:
                 row = traffic.step()

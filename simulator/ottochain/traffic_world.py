@@ -305,8 +305,8 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                         completions.add(fid)
                         for addr in fiber["parties"]:
                             other = sim.agent_of[addr]
-                            if addr == me or sim.graph.has_edge(ctx.id, other):
-                                continue  # one vouch per counterparty, ever
+                            if addr == me:
+                                continue
                             if rng.random() < traits["cooperativeness"]:
                                 weight = round(0.5 + 0.5 * float(rng.random()), 3)
                                 claim = {"from": ctx.id, "to": other, "claim": "trustworthy", "weight": weight}
