@@ -46,6 +46,7 @@ def _weights(raw: np.ndarray, types: list[str]) -> dict[str, float]:
 
 def random_traits(rng: np.random.Generator, types: list[str], coop: tuple[float, float]) -> dict[str, Any]:
     low, high = coop
+    types = sorted(types)  # key order never matters (checkpoints store sorted JSON)
     return {
         "fiber_weights": _weights(rng.dirichlet(np.ones(len(types))), types),
         "activity": round(float(rng.uniform(0.3, 1.0)), 6),
@@ -57,7 +58,7 @@ def random_traits(rng: np.random.Generator, types: list[str], coop: tuple[float,
 
 def crossover(a: dict[str, Any], b: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """Uniform crossover of the scalar traits; a random blend of the fiber weights."""
-    types = list(a["fiber_weights"])
+    types = sorted(a["fiber_weights"])
     alpha = float(rng.uniform())
     blend = np.array([alpha * a["fiber_weights"][t] + (1 - alpha) * b["fiber_weights"][t] for t in types])
     child = {"fiber_weights": _weights(blend, types)}
@@ -67,7 +68,7 @@ def crossover(a: dict[str, Any], b: dict[str, Any], rng: np.random.Generator) ->
 
 
 def mutate(traits: dict[str, Any], rng: np.random.Generator, scale: float) -> dict[str, Any]:
-    types = list(traits["fiber_weights"])
+    types = sorted(traits["fiber_weights"])
     noise = rng.lognormal(0.0, scale * 3, len(types))
     out = {"fiber_weights": _weights(np.array([traits["fiber_weights"][t] for t in types]) * noise, types)}
     for key in SCALARS:

@@ -291,3 +291,18 @@ def outcomes(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "lost": sum(r["lost"] for r in rows), "double_applied": sum(r["double_applied"] for r in rows),
         "duplicates": sum(r["duplicates"] for r in rows),
     }
+
+
+def traffic_task(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """A `simulator.batch` run function: `params` = {"scenario": {...traffic keys...}, "out":
+    folder}; runs with `seed` into `<out>/seed-<seed>` and returns numeric outcomes (the chain
+    head's first 48 bits as `head48`, so backends can be compared)."""
+    from ..scenario import validate
+
+    data = dict(params.get("scenario") or {})
+    data["seed"] = seed
+    cfg = validate(TrafficScenario, data, "<batch task>")
+    summary = run_traffic(cfg, Path(params["out"]) / f"seed-{seed}")
+    out: dict[str, float] = {k: float(v) for k, v in summary["outcomes"].items()}
+    out["head48"] = float(int(summary["chain_head"][:12], 16))
+    return out
