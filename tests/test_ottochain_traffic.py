@@ -36,9 +36,9 @@ def test_fitness_matches_the_seed_formula():
         "b": {"fibers": 0, "completed": 0, "types": set(), "counterparties": set(), "earnings": -50.0,
               "self_attest": 0, "verified": 1, "vouch_given": 0, "vouch_received": 0},
     }
-    fit = fitness(stats, {"a": 20.0, "b": 10.0}, n_types=4)
-    expect_a = 0.30 * 0.75 + 0.25 * 1.0 + 0.20 * 1.0 + 0.15 * 1.0 + 0.10 * 0.5 + 0.02 + 0.02 + 0.03
-    expect_b = 0.25 * 0.5 + 0.05
+    fit = fitness(stats, {"a": 20.0, "b": 10.0}, n_types=4, rep_cap=40.0)
+    expect_a = 0.30 * 0.75 + 0.25 * 0.5 + 0.20 * 1.0 + 0.15 * 1.0 + 0.10 * 0.5 + 0.02 + 0.02 + 0.03
+    expect_b = 0.25 * 0.25 + 0.05
     assert fit["a"] == pytest.approx(expect_a)
     assert fit["b"] == pytest.approx(expect_b)
 

@@ -6,7 +6,7 @@ Generator, so a generation's evolution is reproducible from the checkpointed str
 
 Fitness (the seed's revised function), each term in 0..1:
     0.30 completion rate       completed / fibers the agent was a party to (0 if none)
-  + 0.25 reputation            reputation / the population's highest (0 if <= 0)
+  + 0.25 reputation            reputation / `identity.reputation_cap` (100), clipped to 0..1
   + 0.20 earnings              min-max of this generation's net token change
   + 0.15 unique counterparties distinct counterparties / the population's most
   + 0.10 fiber diversity       distinct fiber types taken part in / types in play
@@ -81,10 +81,12 @@ def _norm(values: dict[str, float]) -> dict[str, float]:
     return {k: (max(v, 0.0) / top if top > 0 else 0.0) for k, v in values.items()}
 
 
-def fitness(stats: dict[str, dict[str, Any]], reputation: dict[str, float], n_types: int) -> dict[str, float]:
+def fitness(
+    stats: dict[str, dict[str, Any]], reputation: dict[str, float], n_types: int, rep_cap: float = 100.0
+) -> dict[str, float]:
     """Each agent's fitness from its generation stats (see the module docstring)."""
     ids = sorted(stats)
-    rep = _norm({a: reputation[a] for a in ids})
+    rep = {a: min(max(reputation[a], 0.0) / rep_cap, 1.0) for a in ids}
     net = _norm({a: float(len(stats[a]["counterparties"])) for a in ids})
     earn = {a: float(stats[a]["earnings"]) for a in ids}
     lo, hi = min(earn.values()), max(earn.values())

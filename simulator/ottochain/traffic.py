@@ -118,7 +118,7 @@ class Traffic:
             f = per[m["id"]]
             f["self_attest"] = int(m["attested"] or f["self_attest"] > 0)
             f["verified"] = int(m.get("verified", False) or f["verified"] > 0)
-        fit = fitness(per, rep, len(cfg.fiber_types))
+        fit = fitness(per, rep, len(cfg.fiber_types), cfg.identity.reputation_cap)
         for m in self.members:
             f = per[m["id"]]
             m["verified"] = bool(f["verified"])

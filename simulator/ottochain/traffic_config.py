@@ -28,6 +28,7 @@ class Identity(Strict):
     decay: float = Field(0.9, ge=0, le=1, description="share of reputation above base kept per generation")
     verify_probability: float = Field(0.8, ge=0, le=1, description="chance a newborn verifies")
     trust_depth: int = Field(2, ge=1, description="trust-graph depth an agent prefers counterparties within")
+    reputation_cap: float = Field(100.0, gt=0, description="reputation that counts as 1.0 in fitness")
 
 
 class Bridge(Strict):

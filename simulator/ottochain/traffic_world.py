@@ -48,6 +48,7 @@ class TrafficWorld(OttoWorld):
         self.violations: dict[str, int] = {}
         self.backoff_total = 0
         self.outboxes: dict[str, dict[str, Any]] = {}
+        self._script_tx: dict[str, str] = {}
         super().__init__(cfg.episode_scenario(seed), sinks)
 
     def _populate(self) -> None:
@@ -79,7 +80,12 @@ class TrafficWorld(OttoWorld):
         """Queue a signed message in the agent's outbox; the agent's loop sends it via the bridge."""
         count = self.tx_counter[ctx.id] = self.tx_counter.get(ctx.id, 0) + 1
         tx = {"id": f"{ctx.id}-{count}", "message": message, "proofs": proofs}
-        self.outboxes[ctx.id][tx["id"]] = {"tx": tx, "attempt": 0, "sent": False}
+        item = {"tx": tx, "n": count, "attempt": 0, "sent": False, "after": None}
+        if message["kind"] == "script":
+            self._script_tx[message["fiberId"]] = tx["id"]
+        elif message["kind"] == "create":  # a game machine waits until its oracle script is applied
+            item["after"] = self._script_tx.get(message["data"].get("oracleFiberId", ""))
+        self.outboxes[ctx.id][tx["id"]] = item
         return tx["id"]
 
     def _apply(self, world: World, event: Event) -> None:
@@ -214,7 +220,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
         receipts = obs["metagraph"]["receipts"]
         responses = obs["bridge"]["responses"]
         # 1. the bridge's answers: a failure opens the breaker for the backoff
-        for txid in sorted(outbox):
+        for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
             item = outbox[txid]
             if txid in receipts:
                 del outbox[txid]
@@ -234,8 +240,10 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                     open_until = max(open_until, ctx.now + wait_ms / 1000)
                 item["not_before"] = ctx.now + wait_ms / 1000
         if ctx.now >= open_until:
-            for txid in sorted(outbox):
+            for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
                 item = outbox[txid]
+                if item["after"] and receipts.get(item["after"]) != "accepted":
+                    continue
                 if not item["sent"] and item.get("not_before", 0.0) <= ctx.now:
                     item["attempt"] += 1
                     item["sent"] = True
@@ -294,6 +302,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             continue
         views = yield ctx.observe(fids)
         extra_ids = sorted({v["data"].get("oracleFiberId") for v in views.values()} - {None})
+        extra_ids = [x for x in extra_ids if x in sim.world.entities]
         extra = (yield ctx.observe(extra_ids)) if extra_ids else {}
         for fid in fids:
             fiber = views[fid]
