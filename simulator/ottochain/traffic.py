@@ -224,7 +224,8 @@ def run_traffic(
             head = last.state_hash
             rows = [c.payload()["row"] for c in store.iter_checkpoints(sid, 1)]
         else:
-            sid = store.create_simulation(config, 0.0, name=cfg.name, seed=cfg.seed)
+            seed = cfg.seed if -(2**63) <= cfg.seed < 2**63 else None  # SQLite INTEGER; config keeps it
+            sid = store.create_simulation(config, 0.0, name=cfg.name, seed=seed)
             traffic.genesis()
             head = _checkpoint(store, sid, traffic, None)
             rows = []
