@@ -26,15 +26,35 @@ def test_traits_weights_sum_to_one_through_crossover_and_mutation():
     for _ in range(200):
         a = mutate(crossover(a, b, rng), rng, 0.4)
         assert abs(sum(a["fiber_weights"].values()) - 1.0) < 1e-9
-        assert all(0.0 <= a[k] <= 1.0 for k in ("activity", "risk_tolerance", "cooperativeness", "response_speed"))
+        assert all(
+            0.0 <= a[k] <= 1.0 for k in ("activity", "risk_tolerance", "cooperativeness", "response_speed")
+        )
 
 
 def test_fitness_matches_the_seed_formula():
     stats = {
-        "a": {"fibers": 4, "completed": 3, "types": {"X", "Y"}, "counterparties": {"b", "c"}, "earnings": 50.0,
-              "self_attest": 1, "verified": 0, "vouch_given": 2, "vouch_received": 1},
-        "b": {"fibers": 0, "completed": 0, "types": set(), "counterparties": set(), "earnings": -50.0,
-              "self_attest": 0, "verified": 1, "vouch_given": 0, "vouch_received": 0},
+        "a": {
+            "fibers": 4,
+            "completed": 3,
+            "types": {"X", "Y"},
+            "counterparties": {"b", "c"},
+            "earnings": 50.0,
+            "self_attest": 1,
+            "verified": 0,
+            "vouch_given": 2,
+            "vouch_received": 1,
+        },
+        "b": {
+            "fibers": 0,
+            "completed": 0,
+            "types": set(),
+            "counterparties": set(),
+            "earnings": -50.0,
+            "self_attest": 0,
+            "verified": 1,
+            "vouch_given": 0,
+            "vouch_received": 0,
+        },
     }
     fit = fitness(stats, {"a": 20.0, "b": 10.0}, n_types=4, rep_cap=40.0)
     expect_a = 0.30 * 0.75 + 0.25 * 0.5 + 0.20 * 1.0 + 0.15 * 1.0 + 0.10 * 0.5 + 0.02 + 0.02 + 0.03
@@ -66,7 +86,9 @@ def test_reputation_rule_and_trust_depth():
     cfg = Identity()
     facts = {"completed": 2, "vouch_received": 3, "violations": 1}
     assert next_reputation(30.0, facts, cfg) == pytest.approx(10 + 20 * 0.9 + 10 + 6 - 10)
-    g = trust_graph([["a", "b", 0.9], ["b", "c", 0.5], ["c", "d", 0.7], ["x", "a", 1.0]], ["a", "b", "c", "d"])
+    g = trust_graph(
+        [["a", "b", 0.9], ["b", "c", 0.5], ["c", "d", 0.7], ["x", "a", 1.0]], ["a", "b", "c", "d"]
+    )
     assert trusted_within(g, "a", 1) == {"b"}
     assert trusted_within(g, "a", 2) == {"b", "c"}
     assert trusted_within(g, "a", 3) == {"b", "c", "d"}
@@ -113,14 +135,18 @@ def test_identity_registered_activated_and_vouched_on_chain():
     states = {r["state"] for r in ids.values()}
     assert states == {"ACTIVE"}
     reps = [r["data"]["reputation"] for r in ids.values()]
-    assert all(r >= 10 for r in reps) and max(r for r in reps) > 10  # receive_vouch/receive_completion applied
+    assert (
+        all(r >= 10 for r in reps) and max(r for r in reps) > 10
+    )  # receive_vouch/receive_completion applied
     assert t.row["vouches"] > 0 and t.row["reputation_queries"] > 0
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.3, 0.6])
 def test_bridge_outages_lose_nothing_and_apply_nothing_twice(fraction):
-    cfg = small(population=8, bridge={"outage_fraction": fraction, "outage_period": 60, "timeout_rate": 0.1,
-                                      "error_rate": 0.05})
+    cfg = small(
+        population=8,
+        bridge={"outage_fraction": fraction, "outage_period": 60, "timeout_rate": 0.1, "error_rate": 0.05},
+    )
     t = Traffic(cfg)
     t.genesis()
     sink = MemorySink()
@@ -154,4 +180,6 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
     resumed = run_traffic(cfg, tmp_path / "part", resume=True)
     assert part["chain_head"] != full["chain_head"]
     assert resumed["chain_head"] == full["chain_head"]
-    assert (tmp_path / "part/generations.csv").read_bytes() == (tmp_path / "full/generations.csv").read_bytes()
+    assert (tmp_path / "part/generations.csv").read_bytes() == (
+        tmp_path / "full/generations.csv"
+    ).read_bytes()

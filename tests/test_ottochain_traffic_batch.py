@@ -7,7 +7,12 @@ from simulator.batch.executors import run_batch
 from simulator.batch.tasks import replication_tasks
 from simulator.ottochain.traffic import traffic_task
 
-SCENARIO = {"population": 6, "generations": 2, "episode": 150.0, "bridge": {"error_rate": 0.05, "timeout_rate": 0.05}}
+SCENARIO = {
+    "population": 6,
+    "generations": 2,
+    "episode": 150.0,
+    "bridge": {"error_rate": 0.05, "timeout_rate": 0.05},
+}
 
 
 def test_same_seed_same_csv_and_head_on_every_backend(tmp_path):

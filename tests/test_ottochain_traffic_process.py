@@ -26,7 +26,9 @@ SETS = ["--set", "population=8", "--set", "episode=200", "--seed", "7", "--no-pr
 def cli(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "simulator.cli", "traffic", str(SPEC), *SETS, *args]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+    )
 
 
 def checkpoints(db: Path) -> int:
@@ -61,7 +63,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
     b = json.loads((tmp_path / "crash" / "summary.json").read_text())
     assert b["generations"] == int(gens)
     assert a["chain_head"] == b["chain_head"]
-    assert (tmp_path / "full/generations.csv").read_bytes() == (tmp_path / "crash/generations.csv").read_bytes()
+    assert (tmp_path / "full/generations.csv").read_bytes() == (
+        tmp_path / "crash/generations.csv"
+    ).read_bytes()
 
 
 def test_metrics_endpoint_scraped_during_a_run(tmp_path):
@@ -99,6 +103,8 @@ def test_bad_input_is_one_error_line(tmp_path):
     again = cli("--out", str(tmp_path / "r"), "--generations", "1")
     _, err = again.communicate(timeout=120)
     assert again.returncode == 2 and "--resume" in err
-    other = cli("--out", str(tmp_path / "r"), "--generations", "2", "--resume", "--set", "bridge.error_rate=0.5")
+    other = cli(
+        "--out", str(tmp_path / "r"), "--generations", "2", "--resume", "--set", "bridge.error_rate=0.5"
+    )
     _, err = other.communicate(timeout=120)
     assert other.returncode == 2 and "another configuration" in err

@@ -252,7 +252,8 @@ def cmd_traffic(args: argparse.Namespace) -> int:
     o = summary["outcomes"]
     print(
         f"{summary['generations']} generations, population {summary['population']}, completion "
-        f"{o.get('completion_mean', 0):.1%}, fitness {o.get('fitness_first_fifth')} -> {o.get('fitness_last_fifth')}, "
+        f"{o.get('completion_mean', 0):.1%}, fitness "
+        f"{o.get('fitness_first_fifth')} -> {o.get('fitness_last_fifth')}, "
         f"chain head {summary['chain_head']}; wrote {out}/{CSV_NAME}, report.md, metrics.prom"
     )
     return 0

@@ -18,9 +18,18 @@ from .config import FIBER_TYPES
 
 PREFIX = "traffic_simulator_"
 NAMES = (
-    "population_size", "generation", "fitness_avg", "fitness_max", "fitness_min",
-    "fibers_initiated", "fibers_completed", "fibers_failed", "attestations_created",
-    "reputation_queries", "bridge_failures", "bridge_backoff_ms",
+    "population_size",
+    "generation",
+    "fitness_avg",
+    "fitness_max",
+    "fitness_min",
+    "fibers_initiated",
+    "fibers_completed",
+    "fibers_failed",
+    "attestations_created",
+    "reputation_queries",
+    "bridge_failures",
+    "bridge_backoff_ms",
 )
 LABELLED = ("fibers_initiated", "fibers_completed", "fibers_failed")
 
@@ -47,8 +56,12 @@ class TrafficMetrics:
         if row:
             for k in ("fitness_avg", "fitness_max", "fitness_min"):
                 self.g[k].set(row[k])
-            for key, col in (("attestations_created", "attestations"), ("reputation_queries", "reputation_queries"),
-                             ("bridge_failures", "bridge_failures"), ("bridge_backoff_ms", "backoff_ms")):
+            for key, col in (
+                ("attestations_created", "attestations"),
+                ("reputation_queries", "reputation_queries"),
+                ("bridge_failures", "bridge_failures"),
+                ("bridge_backoff_ms", "backoff_ms"),
+            ):
                 self.totals[key] = self.totals.get(key, 0) + row[col]
                 self.g[key].set(self.totals[key])
             for t, c in row["_per_type"].items():

@@ -30,7 +30,13 @@ import numpy as np
 from .traffic_config import Evolution
 
 SCALARS = ("activity", "risk_tolerance", "cooperativeness", "response_speed")
-FITNESS_WEIGHTS = {"completion": 0.30, "reputation": 0.25, "earnings": 0.20, "network": 0.15, "diversity": 0.10}
+FITNESS_WEIGHTS = {
+    "completion": 0.30,
+    "reputation": 0.25,
+    "earnings": 0.20,
+    "network": 0.15,
+    "diversity": 0.10,
+}
 IDENTITY_BONUS = {"self_attest": 0.02, "vouch_given": 0.01, "vouch_received": 0.03, "verified": 0.05}
 
 Member = dict[str, Any]

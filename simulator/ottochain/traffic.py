@@ -37,12 +37,34 @@ STORE = "traffic.sqlite"
 CSV_NAME = "generations.csv"
 PHASE = "generation"
 COLUMNS = [
-    "generation", "population", "born", "retired", "fitness_avg", "fitness_max", "fitness_min",
-    "mutation_scale", "initiated", "created", "completed", "completion",
+    "generation",
+    "population",
+    "born",
+    "retired",
+    "fitness_avg",
+    "fitness_max",
+    "fitness_min",
+    "mutation_scale",
+    "initiated",
+    "created",
+    "completed",
+    "completion",
     *[f"completion_{t}" for t in FIBER_TYPES],
-    "attestations", "attestations_per_agent", "vouches", "reputation_avg", "reputation_queries",
-    "bridge_requests", "bridge_failures", "backoff_ms", "duplicates", "double_applied", "lost",
-    "outstanding", "snapshot_ordinal", *[f"trait_{k}" for k in SCALARS], "episode_head",
+    "attestations",
+    "attestations_per_agent",
+    "vouches",
+    "reputation_avg",
+    "reputation_queries",
+    "bridge_requests",
+    "bridge_failures",
+    "backoff_ms",
+    "duplicates",
+    "double_applied",
+    "lost",
+    "outstanding",
+    "snapshot_ordinal",
+    *[f"trait_{k}" for k in SCALARS],
+    "episode_head",
 ]
 
 
@@ -76,9 +98,18 @@ class Traffic:
         return aid
 
     def newborn(self, aid: str) -> dict[str, Any]:
-        traits = random_traits(self.rng("evolution"), self.cfg.fiber_types, self.cfg.behaviour.cooperativeness)
-        return {"id": aid, "born": self.generation, "traits": traits, "reputation": self.cfg.identity.base,
-                "attestations": 0, "attested": False, "verified": False}
+        traits = random_traits(
+            self.rng("evolution"), self.cfg.fiber_types, self.cfg.behaviour.cooperativeness
+        )
+        return {
+            "id": aid,
+            "born": self.generation,
+            "traits": traits,
+            "reputation": self.cfg.identity.base,
+            "attestations": 0,
+            "attested": False,
+            "verified": False,
+        }
 
     def wallet(self, aid: str) -> Wallet:
         if aid not in self.wallets:
@@ -90,9 +121,14 @@ class Traffic:
 
     def state(self) -> dict[str, Any]:
         return {
-            "generation": self.generation, "next_id": self.next_id, "members": self.members,
-            "identities": self.identities, "edges": self.edges, "mutation": self.mutation,
-            "rng": _jsonable(self.rng.state()), "row": self.row,
+            "generation": self.generation,
+            "next_id": self.next_id,
+            "members": self.members,
+            "identities": self.identities,
+            "edges": self.edges,
+            "mutation": self.mutation,
+            "rng": _jsonable(self.rng.state()),
+            "row": self.row,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -107,8 +143,13 @@ class Traffic:
         self.generation += 1
         ids = [m["id"] for m in self.members]
         sim = TrafficWorld(
-            cfg, episode_seed(cfg.seed, self.generation), self.members, {a: self.wallet(a) for a in ids},
-            self.identities, self.edges, sinks,
+            cfg,
+            episode_seed(cfg.seed, self.generation),
+            self.members,
+            {a: self.wallet(a) for a in ids},
+            self.identities,
+            self.edges,
+            sinks,
         )
         sim.world.run(until=cfg.episode)
         facts = sim.facts()
@@ -129,7 +170,13 @@ class Traffic:
         adapt_scale(self.mutation, max(fit.values()), cfg.evolution)
         row = self._row(sim, facts, fit)
         self.members, retired, born = evolve(
-            self.members, fit, self.rng("evolution"), cfg.evolution, self.mutation["scale"], self.new_id, self.newborn
+            self.members,
+            fit,
+            self.rng("evolution"),
+            cfg.evolution,
+            self.mutation["scale"],
+            self.new_id,
+            self.newborn,
         )
         alive = {m["id"] for m in self.members}
         for aid in retired:
@@ -149,9 +196,14 @@ class Traffic:
         n = len(self.members)
         b = facts["bridge"]
         row: dict[str, Any] = {
-            "generation": self.generation, "fitness_avg": round(float(np.mean(values)), 6),
-            "fitness_max": max(values), "fitness_min": min(values), "mutation_scale": self.mutation["scale"],
-            "initiated": initiated, "created": created, "completed": completed,
+            "generation": self.generation,
+            "fitness_avg": round(float(np.mean(values)), 6),
+            "fitness_max": max(values),
+            "fitness_min": min(values),
+            "mutation_scale": self.mutation["scale"],
+            "initiated": initiated,
+            "created": created,
+            "completed": completed,
             "completion": round(completed / created, 6) if created else 0.0,
         }
         for t in FIBER_TYPES:
@@ -163,16 +215,25 @@ class Traffic:
             vouches=len(facts["vouches"]),
             reputation_avg=round(float(np.mean([m["reputation"] for m in self.members])), 6),
             reputation_queries=facts["reputation_queries"],
-            bridge_requests=b["requests"], bridge_failures=b["outage"] + b["error"] + b["timeout"],
-            backoff_ms=facts["backoff_ms"], duplicates=facts["duplicates"],
-            double_applied=facts["double_applied"], lost=facts["lost"], outstanding=facts["outstanding"],
+            bridge_requests=b["requests"],
+            bridge_failures=b["outage"] + b["error"] + b["timeout"],
+            backoff_ms=facts["backoff_ms"],
+            duplicates=facts["duplicates"],
+            double_applied=facts["double_applied"],
+            lost=facts["lost"],
+            outstanding=facts["outstanding"],
             snapshot_ordinal=facts["health"]["ordinal"],
         )
         for k in SCALARS:
             row[f"trait_{k}"] = round(float(np.mean([m["traits"][k] for m in self.members])), 6)
         row["episode_head"] = sim.world.chain_head or ""
-        row["_per_type"] = {t: {"initiated": sum(d.get(t, 0) for d in facts["initiated"].values()),
-                                "completed": by_type.get(t, {}).get("completed", 0)} for t in FIBER_TYPES}
+        row["_per_type"] = {
+            t: {
+                "initiated": sum(d.get(t, 0) for d in facts["initiated"].values()),
+                "completed": by_type.get(t, {}).get("completed", 0),
+            }
+            for t in FIBER_TYPES
+        }
         return row
 
 
@@ -213,7 +274,9 @@ def run_traffic(
         config = cfg.model_dump(mode="json")
         check = {k: v for k, v in config.items() if k != "generations"}
         if sims and not resume:
-            raise ScenarioError(f"{out / STORE}: already holds run {cfg.name!r}; pass --resume or a new --out")
+            raise ScenarioError(
+                f"{out / STORE}: already holds run {cfg.name!r}; pass --resume or a new --out"
+            )
         if sims:
             sid = sims[0]["id"]
             stored = store.get_simulation(sid)["config"]
@@ -236,8 +299,13 @@ def run_traffic(
             fh.flush()
             from tqdm import tqdm
 
-            bar = tqdm(total=cfg.generations, initial=traffic.generation, desc="generations",
-                       unit="gen", disable=not progress)
+            bar = tqdm(
+                total=cfg.generations,
+                initial=traffic.generation,
+                desc="generations",
+                unit="gen",
+                disable=not progress,
+            )
             if on_generation:  # replay what a resumed run already did, then the start state
                 for r in rows:
                     on_generation(traffic, r)
@@ -254,10 +322,16 @@ def run_traffic(
                     on_generation(traffic, row)
             bar.close()
         summary = {
-            "scenario": cfg.name, "world": "ottochain-traffic", "seed": cfg.seed, "config": config,
+            "scenario": cfg.name,
+            "world": "ottochain-traffic",
+            "seed": cfg.seed,
+            "config": config,
             "versions": versions("cryptography", "pydantic", "networkx", "prometheus-client"),
-            "chain_head": head, "generations": traffic.generation, "population": len(traffic.members),
-            "outcomes": outcomes(rows), "errors": [],
+            "chain_head": head,
+            "generations": traffic.generation,
+            "population": len(traffic.members),
+            "outcomes": outcomes(rows),
+            "errors": [],
         }
         store.update_simulation(sid, status="completed", chain_head=head, result=summary["outcomes"])
         write_json(out / "summary.json", summary)
@@ -284,12 +358,14 @@ def outcomes(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "population_min": min(r["population"] for r in rows),
         "population_max": max(r["population"] for r in rows),
         "completion_mean": round(float(np.mean([r["completion"] for r in rows])), 4),
-        "fitness_first": first["fitness_avg"], "fitness_last": last["fitness_avg"],
+        "fitness_first": first["fitness_avg"],
+        "fitness_last": last["fitness_avg"],
         "fitness_first_fifth": round(float(np.mean([r["fitness_avg"] for r in rows[:k]])), 4),
         "fitness_last_fifth": round(float(np.mean([r["fitness_avg"] for r in rows[-k:]])), 4),
         "attestations_per_agent": last["attestations_per_agent"],
         "bridge_failures": sum(r["bridge_failures"] for r in rows),
-        "lost": sum(r["lost"] for r in rows), "double_applied": sum(r["double_applied"] for r in rows),
+        "lost": sum(r["lost"] for r in rows),
+        "double_applied": sum(r["double_applied"] for r in rows),
         "duplicates": sum(r["duplicates"] for r in rows),
     }
 

@@ -71,7 +71,8 @@ def report(summary: dict[str, Any], csv_path: Path, out: Path) -> Path:
         "|---|---|",
         f"| population size (min / max over generations) | {o['population_min']} / {o['population_max']} |",
         f"| completion, mean over generations (completed / created) | {o['completion_mean']:.1%} |",
-        f"| mean fitness, first fifth -> last fifth of the run | {o['fitness_first_fifth']} -> {o['fitness_last_fifth']} |",
+        "| mean fitness, first fifth -> last fifth of the run | "
+        f"{o['fitness_first_fifth']} -> {o['fitness_last_fifth']} |",
         f"| attestations per agent per generation (mean) | {df['attestations_per_agent'].mean():.2f} |",
         f"| bridge failures (outage, error, lost answer) | {o['bridge_failures']} |",
         f"| retried messages dropped as duplicates by the metagraph | {o['duplicates']} |",

@@ -56,7 +56,10 @@ class TrafficWorld(OttoWorld):
         self.ledger.define(KEY, load_definition(shared_definitions(self.scenario) / DEFINITION, True))
         w.entities["metagraph"].update({"seen": {}, "duplicates": 0})
         w.register("bridge", "bridge", new_bridge_state())
-        w.on("bridge", make_bridge_reducer(self.cfg.bridge, self.scenario.metagraph.snapshot_interval, w.rng("bridge")))
+        w.on(
+            "bridge",
+            make_bridge_reducer(self.cfg.bridge, self.scenario.metagraph.snapshot_interval, w.rng("bridge")),
+        )
         w.on("forward", forward)
         w.register("identity", "service", {"attestations": [], "vouches": []})
         w.on("attest", _attest)
@@ -66,7 +69,11 @@ class TrafficWorld(OttoWorld):
             self.wallets[aid] = wallet
             self.address_of[aid] = wallet.address
             self.traits[aid] = Traits(m["traits"]["cooperativeness"], 0.7)
-            w.register(aid, "agent", {"address": wallet.address, "fibers": [], "invites": {}, "cosigns": {}, "vouches": {}})
+            w.register(
+                aid,
+                "agent",
+                {"address": wallet.address, "fibers": [], "invites": {}, "cosigns": {}, "vouches": {}},
+            )
         for fid, rec in sorted(self.identities.items()):
             rec = copy.deepcopy(rec)
             self.ledger.fibers[fid] = rec
@@ -106,8 +113,15 @@ class TrafficWorld(OttoWorld):
         w = self.world
         per = {
             a: {
-                "fibers": 0, "completed": 0, "types": set(), "counterparties": set(), "earnings": 0.0,
-                "self_attest": 0, "verified": 0, "vouch_given": 0, "vouch_received": 0,
+                "fibers": 0,
+                "completed": 0,
+                "types": set(),
+                "counterparties": set(),
+                "earnings": 0.0,
+                "self_attest": 0,
+                "verified": 0,
+                "vouch_given": 0,
+                "vouch_received": 0,
                 "violations": self.violations.get(a, 0),
             }
             for a in self.members
@@ -149,7 +163,11 @@ class TrafficWorld(OttoWorld):
             "agents": per,
             "by_type": by_type,
             "initiated": self.initiated,
-            "identities": {f: copy.deepcopy(self.ledger.fibers[f]) for f in sorted(self.ledger.fibers) if f.startswith("identity-")},
+            "identities": {
+                f: copy.deepcopy(self.ledger.fibers[f])
+                for f in sorted(self.ledger.fibers)
+                if f.startswith("identity-")
+            },
             "vouches": [list(v) for v in reg["vouches"]],
             "bridge": dict(w.entities["bridge"]["counts"]),
             "health": dict(w.entities["bridge"]["health"]),
@@ -267,7 +285,11 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             view = (yield ctx.observe([ident]))[ident] if ident in sim.world.entities else None
             if view is None and ident not in sim.ledger.fibers:
                 msg = {
-                    "kind": "create", "fiberId": ident, "definition": KEY, "type": "Identity", "parties": [me],
+                    "kind": "create",
+                    "fiberId": ident,
+                    "definition": KEY,
+                    "type": "Identity",
+                    "parties": [me],
                     "data": {"agent": me, "reputation": 10, "status": "REGISTERED"},
                 }
                 waiting[ident] = sim.send(ctx, msg, [wallet.sign(msg)])
@@ -277,9 +299,17 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                 if not attested:
                     attested = True
                     fav = max(sorted(traits["fiber_weights"]), key=lambda t: traits["fiber_weights"][t])
-                    ctx.emit("attest", "identity", {"subject": ctx.id, "type": "skill", "claim": f"{fav}-specialist"})
+                    ctx.emit(
+                        "attest",
+                        "identity",
+                        {"subject": ctx.id, "type": "skill", "claim": f"{fav}-specialist"},
+                    )
                     if rng.random() < cfg.identity.verify_probability:
-                        ctx.emit("attest", "identity", {"subject": ctx.id, "type": "verification", "provider": "sim-oracle"})
+                        ctx.emit(
+                            "attest",
+                            "identity",
+                            {"subject": ctx.id, "type": "verification", "provider": "sim-oracle"},
+                        )
                 pending = sorted(set(mine["vouches"]) - recorded_vouches)
                 if pending:
                     v = mine["vouches"][pending[0]]
@@ -294,7 +324,11 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             _answer(sim, ctx, mine["invites"], answered)
         if proposals:
             collect_cosigns(sim, ctx, proposals, mine["cosigns"], waiting)
-        if initiated < cfg.fibers_per_agent and ctx.now < initiate_until and rng.random() < traits["activity"]:
+        if (
+            initiated < cfg.fibers_per_agent
+            and ctx.now < initiate_until
+            and rng.random() < traits["activity"]
+        ):
             initiated += 1
             _initiate(sim, ctx, initiated, waiting, proposals)
         fids = [f for f in mine["fibers"] if f not in waiting and retry_at.get(f, 0.0) <= ctx.now]
@@ -318,7 +352,12 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                                 continue
                             if rng.random() < traits["cooperativeness"]:
                                 weight = round(0.5 + 0.5 * float(rng.random()), 3)
-                                claim = {"from": ctx.id, "to": other, "claim": "trustworthy", "weight": weight}
+                                claim = {
+                                    "from": ctx.id,
+                                    "to": other,
+                                    "claim": "trustworthy",
+                                    "weight": weight,
+                                }
                                 ctx.emit("vouch", other, {**claim, "proof": wallet.sign(claim)})
                 continue
             role = fiber["parties"].index(me)
@@ -328,12 +367,26 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             name, payload = action
             if name in NEGATIVE or (name == "cancel" and payload.get("reason") == "seller declined"):
                 sim.violations[ctx.id] = sim.violations.get(ctx.id, 0) + 1
-            message = {"kind": "event", "fiberId": fid, "eventName": name, "payload": payload, "targetSequence": fiber["sequence"]}
+            message = {
+                "kind": "event",
+                "fiberId": fid,
+                "eventName": name,
+                "payload": payload,
+                "targetSequence": fiber["sequence"],
+            }
             waiting[fid] = sim.send(ctx, message, [wallet.sign(message)])
 
 
-def _identity_event(sim: TrafficWorld, ctx: ActorContext, view: dict[str, Any], name: str, payload: dict[str, Any]) -> str:
-    message = {"kind": "event", "fiberId": view["id"], "eventName": name, "payload": payload, "targetSequence": view["sequence"]}
+def _identity_event(
+    sim: TrafficWorld, ctx: ActorContext, view: dict[str, Any], name: str, payload: dict[str, Any]
+) -> str:
+    message = {
+        "kind": "event",
+        "fiberId": view["id"],
+        "eventName": name,
+        "payload": payload,
+        "targetSequence": view["sequence"],
+    }
     return sim.send(ctx, message, [sim.wallets[ctx.id].sign(message)])
 
 
@@ -356,7 +409,13 @@ def _answer(sim: TrafficWorld, ctx: ActorContext, invites: dict[str, Any], answe
         ctx.emit("cosign", inv["from"], {"fid": fid, "type": inv["type"], "signer": me, "proofs": proofs})
 
 
-def _initiate(sim: TrafficWorld, ctx: ActorContext, n: int, waiting: dict[str, str], proposals: dict[str, dict[str, Any]]) -> None:
+def _initiate(
+    sim: TrafficWorld,
+    ctx: ActorContext,
+    n: int,
+    waiting: dict[str, str],
+    proposals: dict[str, dict[str, Any]],
+) -> None:
     """Start a fiber of a type drawn from the agent's fiber weights, with counterparties chosen
     by reputation (as its risk tolerance says) and preferring those its trust graph reaches."""
     rng = ctx.rng
@@ -382,8 +441,14 @@ def _initiate(sim: TrafficWorld, ctx: ActorContext, n: int, waiting: dict[str, s
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
     messages = [
-        {"kind": "script" if c.kind == "script" else "create", "fiberId": c.fiber_id, "definition": c.definition,
-         "data": c.data, "type": name, "parties": parties}
+        {
+            "kind": "script" if c.kind == "script" else "create",
+            "fiberId": c.fiber_id,
+            "definition": c.definition,
+            "data": c.data,
+            "type": name,
+            "parties": parties,
+        }
         for c in ftype.create(fid, parties, rng)
     ]
     wallet = sim.wallets[ctx.id]
@@ -393,8 +458,16 @@ def _initiate(sim: TrafficWorld, ctx: ActorContext, n: int, waiting: dict[str, s
         return
     cosigned = [m for m in messages if m["kind"] == "create"]
     proposals[fid] = {
-        "type": name, "parties": parties, "messages": messages, "own": [wallet.sign(m) for m in messages],
-        "cosigned": [m["fiberId"] for m in cosigned], "at": ctx.now,
+        "type": name,
+        "parties": parties,
+        "messages": messages,
+        "own": [wallet.sign(m) for m in messages],
+        "cosigned": [m["fiberId"] for m in cosigned],
+        "at": ctx.now,
     }
     for aid in party_ids[1:]:
-        ctx.emit("invite", aid, {"fid": fid, "type": name, "from": ctx.id, "parties": parties, "messages": cosigned})
+        ctx.emit(
+            "invite",
+            aid,
+            {"fid": fid, "type": name, "from": ctx.id, "parties": parties, "messages": cosigned},
+        )
