@@ -159,7 +159,8 @@ def test_bridge_outages_lose_nothing_and_apply_nothing_twice(fraction):
             applied[rec.payload["tx"]] = applied.get(rec.payload["tx"], 0) + 1
     receipted = {rec.payload["tx"] for rec in sink.records if rec.type == "apply"}
     assert max(applied.values()) == 1  # never applied twice, counted from the record
-    assert row["bridge_failures"] > 0 and row["double_applied"] == 0 and row["lost"] == 0
+    assert row["bridge_failures"] > 0 and row["backoff_ms"] > 0
+    assert row["double_applied"] == 0 and row["lost"] == 0
     unanswered = sent - receipted
     assert len(unanswered) <= row["outstanding"]  # every message is applied, refused or still queued
     if fraction < 0.5:
