@@ -370,16 +370,22 @@ def outcomes(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def task_folder(cfg: TrafficScenario) -> str:
+    digest = hashlib.sha256(canonical(cfg.model_dump(mode="json")).encode()).hexdigest()[:10]
+    return f"{digest}-seed-{cfg.seed}"
+
+
 def traffic_task(params: dict[str, Any], seed: int) -> dict[str, float]:
     """A `simulator.batch` run function: `params` = {"scenario": {...traffic keys...}, "out":
-    folder}; runs with `seed` into `<out>/seed-<seed>` and returns numeric outcomes (the chain
-    head's first 48 bits as `head48`, so backends can be compared)."""
+    folder}; runs with `seed` into `<out>/<config digest>-seed-<seed>` (one folder per sweep
+    point and seed) and returns numeric outcomes (the chain head's first 48 bits as `head48`,
+    so backends can be compared)."""
     from ..scenario import validate
 
     data = dict(params.get("scenario") or {})
     data["seed"] = seed
     cfg = validate(TrafficScenario, data, "<batch task>")
-    summary = run_traffic(cfg, Path(params["out"]) / f"seed-{seed}")
+    summary = run_traffic(cfg, Path(params["out"]) / task_folder(cfg))
     out: dict[str, float] = {k: float(v) for k, v in summary["outcomes"].items()}
     out["head48"] = float(int(summary["chain_head"][:12], 16))
     return out
