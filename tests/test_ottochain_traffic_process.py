@@ -20,7 +20,7 @@ from simulator.ottochain.metrics import NAMES, PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "scenarios" / "ottochain_traffic.yaml"
-SETS = ["--set", "population=8", "--set", "episode=200", "--seed", "7", "--no-progress"]
+SETS = ["--set", "population=6", "--set", "episode=150", "--seed", "7", "--no-progress"]
 
 
 def cli(*args: str, **kw) -> subprocess.Popen:
@@ -42,11 +42,11 @@ def checkpoints(db: Path) -> int:
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
-    gens = "5"
+    gens = "4"
     full = cli("--out", str(tmp_path / "full"), "--generations", gens)
     assert full.wait(timeout=600) == 0, full.stderr.read()
     # kill a second run at a random point: after 1..3 generation checkpoints, mid-generation
-    kill_after = random.Random().randint(2, 4)  # checkpoint rows including genesis
+    kill_after = random.Random().randint(2, 3)  # checkpoint rows including genesis
     run = cli("--out", str(tmp_path / "crash"), "--generations", gens)
     db = tmp_path / "crash" / "traffic.sqlite"
     deadline = time.time() + 600
@@ -87,7 +87,7 @@ def test_metrics_endpoint_scraped_during_a_run(tmp_path):
     labels = {s.labels["type"] for s in families[PREFIX + "fibers_initiated"].samples}
     assert "Contract" in labels and "Voting" in labels
     population = families[PREFIX + "population_size"].samples[0].value
-    assert population == 8
+    assert population == 6
     final = {f.name: f for f in text_string_to_metric_families((tmp_path / "m" / "metrics.prom").read_text())}
     assert final[PREFIX + "generation"].samples[0].value == 6
     assert sum(s.value for s in final[PREFIX + "fibers_initiated"].samples) > 0

@@ -234,6 +234,8 @@ def cmd_traffic(args: argparse.Namespace) -> int:
     cfg = load_traffic(args.scenario, overrides)
     out = Path(args.out)
     metrics = TrafficMetrics()
+    metrics.update(cfg.population, 0, {})
+    metrics.health["status"] = "starting"
     if args.metrics_port is not None:
         try:
             port = metrics.serve(args.metrics_port)
