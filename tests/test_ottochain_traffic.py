@@ -184,3 +184,25 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
     assert (tmp_path / "part/generations.csv").read_bytes() == (
         tmp_path / "full/generations.csv"
     ).read_bytes()
+
+
+def test_agents_own_wallets_from_the_encrypted_store(tmp_path, monkeypatch):
+    from simulator.ottochain.wallet import Store, Wallet, WalletError
+
+    monkeypatch.setenv("SIMULATOR_WALLET_PASSPHRASE", "pass-for-tests")
+    path = tmp_path / "wallets.json"
+    store = Store(path, "pass-for-tests")
+    for i in range(9):
+        store.add(Wallet.from_seed_bytes(f"store-{i}".encode()))
+    store.save()
+    entries = [e["address"] for e in store.entries]
+    cfg = small(population=8, episode=200.0, wallet_store=str(path), evolution={"replace": 0.125})
+    t = Traffic(cfg)
+    t.genesis()
+    t.step()  # one newborn: agent_00009 takes the 9th wallet
+    assert sorted(t.wallet(m["id"]).address for m in t.members) == sorted(
+        entries[int(m["id"][-5:]) - 1] for m in t.members
+    )
+    assert t.row["completed"] > 0
+    with pytest.raises(WalletError, match="holds 9 wallets"):
+        t.step()  # a second newborn needs a 10th wallet

@@ -90,6 +90,7 @@ class Traffic:
         self.edges: list[list[Any]] = []
         self.mutation = {"scale": cfg.evolution.mutation_scale, "best": -1.0, "stagnant": 0}
         self.row: dict[str, Any] = {}
+        self._wallet_store: Any = None
 
     # -- population ----------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -98,6 +99,7 @@ class Traffic:
         return aid
 
     def newborn(self, aid: str) -> dict[str, Any]:
+        self.wallet(aid)  # owns its wallet from birth (a store too small fails here)
         traits = random_traits(
             self.rng("evolution"), self.cfg.fiber_types, self.cfg.behaviour.cooperativeness
         )
@@ -112,9 +114,32 @@ class Traffic:
         }
 
     def wallet(self, aid: str) -> Wallet:
+        """The agent's wallet: its entry in the wallet store (agent_0000N -> the Nth), or one
+        derived from the seed and its id. The same at every restart; ids are never reused."""
         if aid not in self.wallets:
-            self.wallets[aid] = Wallet.from_seed_bytes(f"{self.cfg.seed}/traffic/{aid}".encode())
+            if self.cfg.wallet_store:
+                self.wallets[aid] = self._stored_wallet(aid)
+            else:
+                self.wallets[aid] = Wallet.from_seed_bytes(f"{self.cfg.seed}/traffic/{aid}".encode())
         return self.wallets[aid]
+
+    def _stored_wallet(self, aid: str) -> Wallet:
+        from .wallet import Store as WalletStore
+        from .wallet import WalletError, passphrase_from_env_or_prompt
+
+        if self._wallet_store is None:
+            path = self.cfg.wallet_store
+            if not Path(path).is_file():
+                raise WalletError(f"wallet_store: {path}: no such wallet store")
+            self._wallet_store = WalletStore(path, passphrase_from_env_or_prompt())
+        store = self._wallet_store
+        index = int(aid.rsplit("_", 1)[1]) - 1
+        if index >= len(store.entries):
+            raise WalletError(
+                f"wallet_store: {store.path} holds {len(store.entries)} wallets; {aid} needs wallet "
+                f"#{index + 1} (add more with `simulator wallet generate --count N --store {store.path}`)"
+            )
+        return store.wallet_at(index)
 
     def genesis(self) -> None:
         self.members = [self.newborn(self.new_id()) for _ in range(self.cfg.population)]

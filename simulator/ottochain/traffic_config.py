@@ -54,6 +54,11 @@ class TrafficScenario(Strict):
     bidders: int = Field(3, ge=1)
     extensions: bool = True
     definitions: str | None = None
+    wallet_store: str | None = Field(
+        None,
+        description="encrypted wallet store (`simulator wallet generate`); agent_0000N owns its Nth "
+        "wallet. Passphrase: SIMULATOR_WALLET_PASSPHRASE. Default: wallets derived from the seed",
+    )
     metagraph: Metagraph = Field(default_factory=Metagraph)
     behaviour: Behaviour = Field(default_factory=Behaviour)
     evolution: Evolution = Field(default_factory=Evolution)
