@@ -231,6 +231,8 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
     fails: dict[str, int] = {}
     retry_at: dict[str, float] = {}
     ident = identity_id(ctx.id)
+    ident_ready = False  # active and attested: the identity needs a look only for new work
+    finished: set[str] = set()  # fibers seen in a final state
     attested = member.get("attested", False)
     while ctx.now < cfg.episode:
         yield ctx.wait(float(rng.exponential(poll)))
@@ -281,7 +283,8 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             continue
         mine = obs[ctx.id]
         # 3. identity: register, activate, attest, record vouches and completions
-        if ident not in waiting:
+        busy = completions or len(mine["vouches"]) > len(recorded_vouches)
+        if ident not in waiting and (not ident_ready or busy):  # only look when there is work
             view = (yield ctx.observe([ident]))[ident] if ident in sim.world.entities else None
             if view is None and ident not in sim.ledger.fibers:
                 msg = {
@@ -296,6 +299,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             elif view is not None and view["state"] == "REGISTERED":
                 waiting[ident] = _identity_event(sim, ctx, view, "activate", {"agent": me})
             elif view is not None and view["state"] == "ACTIVE":
+                ident_ready = True
                 if not attested:
                     attested = True
                     fav = max(sorted(traits["fiber_weights"]), key=lambda t: traits["fiber_weights"][t])
@@ -331,7 +335,11 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
         ):
             initiated += 1
             _initiate(sim, ctx, initiated, waiting, proposals)
-        fids = [f for f in mine["fibers"] if f not in waiting and retry_at.get(f, 0.0) <= ctx.now]
+        fids = [
+            f
+            for f in mine["fibers"]
+            if f not in waiting and f not in finished and retry_at.get(f, 0.0) <= ctx.now
+        ]
         if not fids:
             continue
         views = yield ctx.observe(fids)
@@ -342,6 +350,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             fiber = views[fid]
             ftype = sim.types[fiber["fiber_type"]]
             if fiber["final"]:
+                finished.add(fid)
                 if fid not in vouched:
                     vouched.add(fid)
                     if ftype.completed(fiber):
