@@ -63,6 +63,8 @@ COLUMNS = [
     "lost",
     "outstanding",
     "snapshot_ordinal",
+    "snapshot_lag",
+    "producing",
     *[f"trait_{k}" for k in SCALARS],
     "episode_head",
 ]
@@ -248,6 +250,8 @@ class Traffic:
             lost=facts["lost"],
             outstanding=facts["outstanding"],
             snapshot_ordinal=facts["health"]["ordinal"],
+            snapshot_lag=facts["health"]["lag"],
+            producing=int(facts["health"]["producing"]),
         )
         for k in SCALARS:
             row[f"trait_{k}"] = round(float(np.mean([m["traits"][k] for m in self.members])), 6)

@@ -205,7 +205,8 @@ def _attest(world: World, event: Event) -> None:
 
 def _vouch(world: World, event: Event) -> None:
     """A signed vouch handed to its subject, who records it on its identity fiber."""
-    world.entity(event.target)["vouches"][event.payload["from"]] = event.payload
+    p = event.payload
+    world.entity(event.target)["vouches"][f"{p['from']}/{p['fiber']}"] = p
 
 
 def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
@@ -366,6 +367,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                                     "to": other,
                                     "claim": "trustworthy",
                                     "weight": weight,
+                                    "fiber": fid,
                                 }
                                 ctx.emit("vouch", other, {**claim, "proof": wallet.sign(claim)})
                 continue
