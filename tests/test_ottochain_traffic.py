@@ -97,6 +97,15 @@ def test_reputation_rule_and_trust_depth():
     assert acceptable(rep, list(rep), 0.0) == ["c", "d"]
 
 
+def test_trust_edges_fade_renew_and_leave_with_retired_agents():
+    from simulator.ottochain.traffic import merge_edges
+
+    old = [["a", "b", 0.5], ["a", "c", 0.11], ["x", "a", 0.9]]
+    new = [["b", "a", 0.7], ["a", "b", 0.3]]
+    out = merge_edges(old, new, {"a", "b", "c"}, 0.9)
+    assert out == [["a", "b", 0.45], ["b", "a", 0.7]]  # faded, dropped below 0.1, retired x gone
+
+
 def test_backoff_and_outage_schedule():
     assert [backoff_ms(f) for f in (0, 1, 2, 5, 6, 10)] == [1000, 2000, 4000, 32000, 60000, 60000]
     for frac in (0.1, 0.3, 0.6):

@@ -209,7 +209,7 @@ class Traffic:
         for aid in retired:
             self.identities.pop(identity_id(aid), None)
             self.wallets.pop(aid, None)
-        self.edges = _merge_edges(self.edges, facts["vouches"], alive)
+        self.edges = merge_edges(self.edges, facts["vouches"], alive, cfg.identity.decay)
         row.update(born=len(born), retired=len(retired), population=len(self.members))
         self.row = row
         return row
@@ -266,9 +266,18 @@ class Traffic:
         return row
 
 
-def _merge_edges(old: list[list[Any]], new: list[list[Any]], alive: set[str]) -> list[list[Any]]:
+MIN_TRUST = 0.1
+
+
+def merge_edges(old: list[list[Any]], new: list[list[Any]], alive: set[str], decay: float) -> list[list[Any]]:
+    """The trust graph's edges after a generation: old vouches fade by `decay` (dropped below
+    0.1, so the graph and the checkpoints stay bounded), this generation's renew them; edges of
+    retired agents go."""
     best: dict[tuple[str, str], float] = {}
-    for src, dst, w in [*old, *new]:
+    for src, dst, w in old:
+        if src in alive and dst in alive and w * decay >= MIN_TRUST:
+            best[(src, dst)] = round(float(w) * decay, 6)
+    for src, dst, w in new:
         if src in alive and dst in alive:
             best[(src, dst)] = max(best.get((src, dst), 0.0), float(w))
     return [[s, d, w] for (s, d), w in sorted(best.items())]
