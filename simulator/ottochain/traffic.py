@@ -320,14 +320,18 @@ def run_traffic(
             stored = store.get_simulation(sid)["config"]
             if {k: v for k, v in stored.items() if k != "generations"} != check:
                 raise ScenarioError(f"--resume: {out / STORE} holds a run with another configuration")
+        else:
+            traffic.genesis()  # first: a wallet store that cannot serve fails before anything is stored
+            seed = cfg.seed if -(2**63) <= cfg.seed < 2**63 else None  # SQLite INTEGER; config keeps it
+            sid = store.create_simulation(config, 0.0, name=cfg.name, seed=seed)
+        if sims and store.count_checkpoints(sid):
             last = store.get_checkpoint(sid, -1)
             traffic.restore(last.payload())
             head = last.state_hash
             rows = [c.payload()["row"] for c in store.iter_checkpoints(sid, 1)]
-        else:
-            seed = cfg.seed if -(2**63) <= cfg.seed < 2**63 else None  # SQLite INTEGER; config keeps it
-            sid = store.create_simulation(config, 0.0, name=cfg.name, seed=seed)
-            traffic.genesis()
+        else:  # a new run, or one killed before its first checkpoint
+            if sims:
+                traffic.genesis()
             head = _checkpoint(store, sid, traffic, None)
             rows = []
         csv_path = out / CSV_NAME
