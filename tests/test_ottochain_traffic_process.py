@@ -42,17 +42,17 @@ def checkpoints(db: Path) -> int:
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
-    gens = "4"
+    gens = "10"
     full = cli("--out", str(tmp_path / "full"), "--generations", gens)
     assert full.wait(timeout=600) == 0, full.stderr.read()
     # kill a second run at a random point: after 1..3 generation checkpoints, mid-generation
-    kill_after = random.Random().randint(2, 3)  # checkpoint rows including genesis
+    kill_after = random.Random().randint(2, 6)  # checkpoint rows including genesis
     run = cli("--out", str(tmp_path / "crash"), "--generations", gens)
     db = tmp_path / "crash" / "traffic.sqlite"
     deadline = time.time() + 600
     while checkpoints(db) < kill_after and run.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(random.Random().uniform(0.0, 0.5))
+    time.sleep(random.Random().uniform(0.0, 0.2))  # somewhere inside the next generation
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=60)
     done = checkpoints(db) - 1
