@@ -176,6 +176,19 @@ def test_bridge_outages_lose_nothing_and_apply_nothing_twice(fraction):
         assert row["completion"] >= 0.5
 
 
+def test_a_stalled_metagraph_is_seen_and_waited_out():
+    cfg = small(population=8, bridge={"stall_fraction": 0.4, "outage_period": 100})
+    t = Traffic(cfg)
+    t.genesis()
+    sink = MemorySink()
+    row = t.step([sink])
+    seals = [rec.time for rec in sink.records if rec.type == "seal"]
+    assert len(seals) < 0.7 * cfg.episode / cfg.metagraph.snapshot_interval  # none while stalled
+    assert all(t % 100 < 60 for t in seals)
+    assert row["held_polls"] > 0  # agents saw "not producing" and held their outboxes
+    assert row["lost"] == 0 and row["double_applied"] == 0 and row["completed"] > 0
+
+
 def test_upstream_mode_completes_nothing():
     t = Traffic(small(mode="upstream"))
     t.genesis()

@@ -36,6 +36,29 @@ def in_outage(cfg: Bridge, t: float) -> bool:
     return 0.5 - half <= pos < 0.5 + half
 
 
+def in_stall(cfg: Bridge, t: float) -> bool:
+    """The metagraph seals nothing for `stall_fraction` of each period, at the period's end."""
+    if cfg.stall_fraction <= 0:
+        return False
+    return t % cfg.outage_period / cfg.outage_period >= 1.0 - cfg.stall_fraction
+
+
+def health(mg: dict[str, Any], now: float, snapshot_interval: float) -> dict[str, Any]:
+    """Metagraph health as the seed's monitor sees it: last ordinal, seconds since the last
+    snapshot, and whether snapshots are still coming (lag within two intervals)."""
+    lag = round(now - mg.get("sealed_at", 0.0), 6)
+    return {"ordinal": mg["ordinal"], "lag": lag, "producing": lag <= 2 * snapshot_interval}
+
+
+def seal(world: World, event: Event) -> list[Event]:
+    """A snapshot, as part 1 seals it, plus the time it was sealed (for the health check)."""
+    from .world import _snapshot
+
+    follow = _snapshot(world, event)
+    world.entities["metagraph"]["sealed_at"] = world.now
+    return follow
+
+
 def new_bridge_state() -> dict[str, Any]:
     return {
         "responses": {},
@@ -49,9 +72,7 @@ def make_bridge_reducer(cfg: Bridge, snapshot_interval: float, rng: Any):
         b = world.entity("bridge")
         p = event.payload
         tx = p["tx"]
-        mg = world.entities["metagraph"]
-        lag = round(world.now - mg["ordinal"] * snapshot_interval, 6)
-        b["health"] = {"ordinal": mg["ordinal"], "lag": lag, "producing": lag <= 2 * snapshot_interval}
+        b["health"] = health(world.entities["metagraph"], world.now, snapshot_interval)
         draw_error, draw_timeout = float(rng.random()), float(rng.random())
         if in_outage(cfg, world.now):
             result = "outage"

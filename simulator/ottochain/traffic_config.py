@@ -38,6 +38,9 @@ class Bridge(Strict):
     outage_fraction: float = Field(0.0, ge=0, lt=1, description="share of time the bridge is down")
     outage_period: float = Field(120.0, gt=0, description="seconds per outage cycle")
     breaker_threshold: int = Field(3, ge=1, description="consecutive failures that open the breaker")
+    stall_fraction: float = Field(
+        0.0, ge=0, lt=1, description="share of each outage period the metagraph seals no snapshot"
+    )
 
 
 class TrafficScenario(Strict):

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..engine import ActorContext, Event, World
 from .agents import collect_cosigns
-from .bridge import backoff_ms, forward, make_bridge_reducer, new_bridge_state
+from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
 from .definition import load_definition
 from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
 from .parties import Traits
@@ -47,6 +47,7 @@ class TrafficWorld(OttoWorld):
         self.initiated: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
         self.backoff_total = 0
+        self.held_polls = 0
         self.outboxes: dict[str, dict[str, Any]] = {}
         self._script_tx: dict[str, str] = {}
         super().__init__(cfg.episode_scenario(seed), sinks)
@@ -61,6 +62,7 @@ class TrafficWorld(OttoWorld):
             make_bridge_reducer(self.cfg.bridge, self.scenario.metagraph.snapshot_interval, w.rng("bridge")),
         )
         w.on("forward", forward)
+        w.on("seal", seal)
         w.register("identity", "service", {"attestations": [], "vouches": []})
         w.on("attest", _attest)
         w.on("vouch", _vouch)
@@ -82,6 +84,14 @@ class TrafficWorld(OttoWorld):
         w.spawn("metagraph", self._metagraph)
         for aid in self.members:
             w.spawn(aid, lambda ctx: traffic_agent(self, ctx))
+
+    def _metagraph(self, ctx: ActorContext) -> Generator[Any, Any, None]:
+        """Seals a snapshot every interval, except while stalled (the fault schedule)."""
+        interval = self.scenario.metagraph.snapshot_interval
+        while True:
+            yield ctx.wait(interval)
+            if not in_stall(self.cfg.bridge, ctx.now):
+                ctx.emit("seal", "metagraph")
 
     def send(self, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
         """Queue a signed message in the agent's outbox; the agent's loop sends it via the bridge."""
@@ -170,12 +180,13 @@ class TrafficWorld(OttoWorld):
             },
             "vouches": [list(v) for v in reg["vouches"]],
             "bridge": dict(w.entities["bridge"]["counts"]),
-            "health": dict(w.entities["bridge"]["health"]),
+            "health": health(mg, w.now, self.scenario.metagraph.snapshot_interval),
             "duplicates": mg["duplicates"],
             "double_applied": sum(1 for c in mg.get("applied", {}).values() if c > 1),
             "lost": len(sent - receipted - outstanding - in_mempool),
             "outstanding": len(outstanding) + len(in_mempool - receipted),
             "backoff_ms": self.backoff_total,
+            "held_polls": self.held_polls,
             "reputation_queries": self.reputation_queries,
             "attestations": len(reg["attestations"]) + len(reg["vouches"]),
         }
@@ -218,6 +229,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
     traits = member["traits"]
     wallet = sim.wallets[ctx.id]
     poll = beh.poll_interval * (1.6 - traits["response_speed"])
+    interval = sim.scenario.metagraph.snapshot_interval
     initiate_until = cfg.episode * cfg.initiate_window
     outbox = sim.outboxes.setdefault(ctx.id, {})
     waiting: dict[str, str] = {}
@@ -260,7 +272,10 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                 if failures >= cfg.bridge.breaker_threshold:
                     open_until = max(open_until, ctx.now + wait_ms / 1000)
                 item["not_before"] = ctx.now + wait_ms / 1000
-        if ctx.now >= open_until:
+        producing = health(obs["metagraph"], ctx.now, interval)["producing"]
+        if not producing:  # the metagraph is stalled: hold the outbox (not a bridge failure)
+            sim.held_polls += 1
+        if ctx.now >= open_until and producing:
             for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
                 item = outbox[txid]
                 if item["after"] and receipts.get(item["after"]) != "accepted":
