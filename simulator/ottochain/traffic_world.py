@@ -443,7 +443,8 @@ def _initiate(
     proposals: dict[str, dict[str, Any]],
 ) -> None:
     """Start a fiber of a type drawn from the agent's fiber weights, with counterparties chosen
-    by reputation (as its risk tolerance says) and preferring those its trust graph reaches."""
+    by reputation (as its risk tolerance says) and preferring those its trust graph reaches:
+    weight 3 for agents it vouched for, 2 within `trust_depth` vouches, 1 for the rest."""
     rng = ctx.rng
     traits = sim.members[ctx.id]["traits"]
     names = [t for t in sorted(traits["fiber_weights"]) if t in sim.mix]
@@ -460,8 +461,9 @@ def _initiate(
     pool = acceptable(sim.reputation, others, traits["risk_tolerance"])
     if len(pool) < ftype.counterparties:
         pool = others
+    vouched = trusted_within(sim.graph, ctx.id, 1)
     near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
-    pw = [2.0 if a in near else 1.0 for a in pool]
+    pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]
     picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / sum(pw) for x in pw])
     party_ids = [ctx.id] + [pool[int(i)] for i in picks]
     parties = [sim.address_of[a] for a in party_ids]
