@@ -88,10 +88,29 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS idx_events_correlation ON events(correlation_id);
 
+CREATE TABLE IF NOT EXISTS strategy_lineage (
+    child_id TEXT NOT NULL REFERENCES strategies(id),
+    parent_id TEXT NOT NULL REFERENCES strategies(id),
+    relation TEXT NOT NULL,
+    change JSON NOT NULL,
+    PRIMARY KEY (child_id, parent_id)
+);
+
+CREATE TABLE IF NOT EXISTS standing_details (
+    tournament_id TEXT NOT NULL REFERENCES tournaments(id),
+    strategy_id TEXT NOT NULL REFERENCES strategies(id),
+    player TEXT NOT NULL,
+    data JSON NOT NULL,
+    PRIMARY KEY (tournament_id, strategy_id)
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
 
-TABLES = ("tournaments", "strategies", "simulations", "checkpoints", "standings", "events")
+TABLES = (
+    "tournaments", "strategies", "simulations", "checkpoints", "standings", "events",
+    "strategy_lineage", "standing_details",
+)

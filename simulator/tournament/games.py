@@ -1,0 +1,222 @@
+"""Games behind one small interface: `check` a strategy's parameters and `play` a list of games
+through `simulator.batch`, reporting each game's outcomes as it completes.
+
+To add a game, subclass `Game`: give it a `type`, its built-in strategies, the columns it adds
+to matches.csv and standings.csv, and `play`. `make_game(spec)` builds the game of a spec.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..batch import Task, run_batch
+from .formats import Pairing
+from .ipd import DEFAULT_PARAMS, STRATEGIES, IpdRules, Player, check_params, play_match
+from .scoring import composite_score
+
+OnResult = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class Entrant:
+    """A tournament player: a label, the game's base strategy and its parameters."""
+
+    label: str
+    base: str
+    params: dict[str, Any] = field(default_factory=dict)
+    strategy_id: str | None = None
+
+    def registry_parameters(self, game: str) -> dict[str, Any]:
+        return {"game": game, "base": self.base, **self.params}
+
+
+@dataclass(frozen=True)
+class GameTask:
+    """One game to play: its index in the tournament, its pairing and its seed."""
+
+    index: int
+    pairing: Pairing
+    seed: int
+
+
+@dataclass
+class BatchOptions:
+    backend: str = "serial"
+    workers: int | None = None
+    progress: bool = False
+    scheduler: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        extra = {"scheduler": self.scheduler} if self.scheduler else {}
+        return dict(backend=self.backend, workers=self.workers, progress=self.progress, **extra)
+
+
+class GameFailed(RuntimeError):
+    """A game raised; the games completed before it are kept."""
+
+
+class Game(ABC):
+    type: str = ""
+    builtins: tuple[str, ...] = ()
+    match_columns: tuple[str, ...] = ()
+    """Extra outcome columns of matches.csv."""
+
+    @abstractmethod
+    def check(self, base: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The full parameters of strategy `base`; ValueError naming what is wrong."""
+
+    @abstractmethod
+    def play(
+        self,
+        games: Sequence[GameTask],
+        entrants: Mapping[str, Entrant],
+        options: BatchOptions,
+        on_result: OnResult,
+        cache: dict[str, Any],
+    ) -> None:
+        """Play `games`, calling `on_result(index, outcomes)` (score_a, score_b, ...) for each."""
+
+    def standing_columns(
+        self, label: str, rows: Sequence[dict[str, Any]], cache: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The game's own standings columns for `label`, from its rows."""
+        return {}
+
+
+def _raise_failed(results: Sequence[dict[str, Any]]) -> None:
+    failed = [r for r in results if r["status"] != "ok"]
+    if failed:
+        first = failed[0]
+        raise GameFailed(f"{len(failed)} game(s) failed; first (#{first['index']}): {first['error']}\n"
+                         f"{first['traceback']}")
+
+
+def ipd_match(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """Batch run function: one IPD match from plain parameters."""
+    rules = IpdRules(**params["rules"])
+    a = Player(params["a"][0], params["a"][1], tuple(sorted(params["a"][2].items())))
+    b = Player(params["b"][0], params["b"][1], tuple(sorted(params["b"][2].items())))
+    return play_match(a, b, rules, seed).outcomes()
+
+
+class IpdGame(Game):
+    type = "ipd"
+    builtins = tuple(STRATEGIES)
+    match_columns = ("turns", "cooperations_a", "cooperations_b")
+
+    def __init__(self, spec: Any) -> None:
+        self.rules = {
+            "turns": spec.turns,
+            "noise": spec.noise,
+            "payoffs": tuple(spec.payoffs),
+            "prob_end": spec.prob_end,
+        }
+
+    def check(self, base: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return check_params(base, dict(params))
+
+    def play(self, games, entrants, options, on_result, cache) -> None:
+        def player(label: str) -> list[Any]:
+            e = entrants[label]
+            return [label, e.base, dict(e.params)]
+
+        tasks = [
+            Task(index=g.index, seed=g.seed,
+                 params={"rules": self.rules, "a": player(g.pairing.a), "b": player(g.pairing.b)})
+            for g in games
+        ]
+
+        def done(result: dict[str, Any]) -> None:
+            if result["status"] == "ok":
+                on_result(result["index"], result["outcomes"])
+
+        results = run_batch(ipd_match, tasks, on_result=done, **options.kwargs())
+        _raise_failed(results)
+
+    def standing_columns(self, label, rows, cache) -> dict[str, Any]:
+        turns = coops = 0.0
+        for r in rows:
+            side = "a" if r["player_a"] == label else "b"
+            turns += r["turns"]
+            coops += r[f"cooperations_{side}"]
+        return {"cooperation": coops / turns if turns else 0.0}
+
+
+class TradingGame(Game):
+    type = "trading"
+    match_columns = ()
+
+    def __init__(self, spec: Any, seed: int) -> None:
+        from ..engine import derive_seeds
+        from ..finance import STRATEGIES as FINANCE
+
+        self.spec = spec
+        self.builtins = tuple(FINANCE)
+        self.window_seed = derive_seeds(seed, 1, "trading/window")[0]
+
+    def check(self, base: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        from ..finance import FinanceError, make_strategy
+
+        try:
+            return make_strategy(base, dict(params)).parameters()
+        except FinanceError as exc:
+            raise ValueError(str(exc)) from None
+
+    def runs(self, entrants: Mapping[str, Entrant], options: BatchOptions, cache: dict[str, Any]) -> None:
+        """Run every entrant not yet in `cache["runs"]` once, through the batch layer."""
+        from .trading import finance_outcomes, finance_params
+
+        runs = cache.setdefault("runs", {})
+        todo = [label for label in entrants if label not in runs]
+        if not todo:
+            return
+        tasks = [
+            Task(index=i, seed=self.window_seed,
+                 params=finance_params(self.spec, entrants[label].base, entrants[label].params, label))
+            for i, label in enumerate(todo)
+        ]
+        on_run = cache.get("on_run")
+
+        def done(result: dict[str, Any]) -> None:
+            if result["status"] == "ok":
+                label = todo[result["index"]]
+                runs[label] = self.score(result["outcomes"])
+                if on_run is not None:
+                    on_run(label, runs[label])
+
+        results = run_batch(finance_outcomes, tasks, on_result=done, **options.kwargs())
+        _raise_failed(results)
+
+    def score(self, outcomes: Mapping[str, float]) -> dict[str, float]:
+        w = self.spec.weights
+        composite = composite_score(outcomes["roi"], outcomes["sharpe_ratio"], w.roi, w.sharpe)
+        return {**outcomes, "composite": composite}
+
+    def play(self, games, entrants, options, on_result, cache) -> None:
+        self.runs(entrants, options, cache)
+        runs = cache["runs"]
+        for g in games:
+            on_result(g.index, {"score_a": runs[g.pairing.a]["composite"],
+                                "score_b": runs[g.pairing.b]["composite"]})
+
+    def standing_columns(self, label, rows, cache) -> dict[str, Any]:
+        run = cache["runs"][label]
+        return {
+            "roi": run["roi"],
+            "sharpe": run["sharpe_ratio"],
+            "max_drawdown": run["max_drawdown"],
+            "win_rate": run["win_rate"],
+            "composite": run["composite"],
+        }
+
+
+def make_game(spec: Any, seed: int) -> Game:
+    if spec.type == "ipd":
+        return IpdGame(spec)
+    return TradingGame(spec, seed)
+
+
+IPD_DEFAULTS = DEFAULT_PARAMS
