@@ -10,10 +10,12 @@ plays `repetitions` games; its result is decided by games won, then total score.
   given (seed 1 first), so seeds 1 and 2 can meet only in the final; the top seeds get the
   byes. A drawn pairing goes to the better (lower-numbered) seed.
 - **swiss**: ceil(log2 N) rounds by default. Players are ranked by points (win 1, draw 0.5,
-  bye 1), then seed; each round is a maximum-weight perfect matching (networkx, nodes in rank
-  order, so deterministic) over the pairs that have not met, weighted to pair equal scores
-  and neighbours in the ranking. With an odd field the lowest-ranked player without a bye
-  gets one (a bye is worth a win). No player meets another twice or gets two byes.
+  bye 1), then seed. With an odd field the lowest-ranked player without a bye gets one (a
+  bye is worth a win). Then, down the ranking, each unpaired player meets the best-ranked
+  player it has not met, backtracking when stuck; if that search runs long, a maximum-weight
+  perfect matching (networkx, nodes in rank order) over the pairs that have not met decides,
+  weighted to pair equal scores. Both are deterministic. No player meets another twice or
+  gets two byes.
 """
 
 from __future__ import annotations
@@ -187,39 +189,88 @@ class Swiss(Format):
         return pts
 
     def pairings(self, round: int, rows: Sequence[dict[str, Any]]) -> list[Pairing] | None:
-        import networkx as nx
-
         if round > self.rounds:
             return None
         pts = self.points(rows)
         ranked = sorted(self.players, key=lambda p: (-pts[p], self.seed_of[p]))
-        rank = {p: i for i, p in enumerate(ranked)}
         met = {frozenset((r["player_a"], r["player_b"])) for r in rows}
         had_bye = {r["player_a"] for r in rows if r["player_b"] == BYE}
-        big = 10 ** 9
-        graph = nx.Graph()
-        graph.add_nodes_from(ranked)
-        for a, b in itertools.combinations(ranked, 2):
-            if frozenset((a, b)) not in met:
-                gap = round_half(pts[a] - pts[b])
-                graph.add_edge(a, b, weight=big - 10_000 * gap * gap - abs(rank[a] - rank[b]))
-        if len(ranked) % 2:
-            graph.add_node(BYE)
-            for p in ranked:
-                if p not in had_bye:
-                    graph.add_edge(p, BYE, weight=big - 10_000 * round_half(pts[p]) ** 2 + rank[p])
-        matching = nx.max_weight_matching(graph, maxcardinality=True)
-        if 2 * len(matching) != graph.number_of_nodes():
+        tables = _pair_in_order(ranked, met, had_bye) or _pair_by_matching(ranked, pts, met, had_bye)
+        if tables is None:
             raise TournamentError(f"swiss: round {round}: no pairing is left without a rematch")
-        tables: list[tuple[str, str | None]] = []
-        for u, v in matching:
-            if BYE in (u, v):
-                tables.append((v if u == BYE else u, None))
-            else:
-                a, b = (u, v) if rank[u] < rank[v] else (v, u)
-                tables.append((a, b))
-        tables.sort(key=lambda t: (t[1] is None, rank[t[0]]))
         return self._games(round, tables)
+
+
+Tables = list[tuple[str, str | None]]
+
+
+def _pair_in_order(ranked: list[str], met: set[frozenset[str]], had_bye: set[str],
+                   budget: int = 20_000) -> Tables | None:
+    """Pair down the ranking: each unpaired player meets the best-ranked player it has not
+    met (backtracking when stuck); the bye goes to the lowest-ranked player without one.
+    None when `budget` steps find nothing (the matching fallback then decides)."""
+    steps = 0
+
+    def pair(rest: list[str]) -> list[tuple[str, str]] | None:
+        nonlocal steps
+        if not rest:
+            return []
+        first, others = rest[0], rest[1:]
+        for i, partner in enumerate(others):
+            steps += 1
+            if steps > budget:
+                return None
+            if frozenset((first, partner)) in met:
+                continue
+            tail = pair(others[:i] + others[i + 1:])
+            if tail is not None:
+                return [(first, partner), *tail]
+        return None
+
+    if len(ranked) % 2 == 0:
+        found = pair(ranked)
+        return list(found) if found is not None else None
+    for bye in reversed(ranked):
+        if bye in had_bye:
+            continue
+        found = pair([p for p in ranked if p != bye])
+        if found is not None:
+            return [*found, (bye, None)]
+        if steps > budget:
+            return None
+    return None
+
+
+def _pair_by_matching(ranked: list[str], pts: dict[str, float], met: set[frozenset[str]],
+                      had_bye: set[str]) -> Tables | None:
+    """A maximum-weight perfect matching (networkx; nodes in rank order) over the pairs that
+    have not met, weighted to pair equal scores and neighbours in the ranking."""
+    import networkx as nx
+
+    rank = {p: i for i, p in enumerate(ranked)}
+    big = 10 ** 9
+    graph = nx.Graph()
+    graph.add_nodes_from(ranked)
+    for a, b in itertools.combinations(ranked, 2):
+        if frozenset((a, b)) not in met:
+            gap = round_half(pts[a] - pts[b])
+            graph.add_edge(a, b, weight=big - 10_000 * gap * gap - abs(rank[a] - rank[b]))
+    if len(ranked) % 2:
+        graph.add_node(BYE)
+        for p in ranked:
+            if p not in had_bye:
+                graph.add_edge(p, BYE, weight=big - 10_000 * round_half(pts[p]) ** 2 + rank[p])
+    matching = nx.max_weight_matching(graph, maxcardinality=True)
+    if 2 * len(matching) != graph.number_of_nodes():
+        return None
+    tables: Tables = []
+    for u, v in matching:
+        if BYE in (u, v):
+            tables.append((v if u == BYE else u, None))
+        else:
+            tables.append((u, v) if rank[u] < rank[v] else (v, u))
+    tables.sort(key=lambda t: (t[1] is None, rank[t[0]]))
+    return tables
 
 
 def round_half(x: float) -> int:
