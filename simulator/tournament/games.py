@@ -155,7 +155,7 @@ class TradingGame(Game):
 
         self.spec = spec
         self.builtins = tuple(FINANCE)
-        self.window_seed = derive_seeds(seed, 1, "trading/window")[0]
+        self.window_seed = derive_seeds(seed, 1, "trading/window")[0] >> 1  # finance seeds < 2**63
 
     def check(self, base: str, params: Mapping[str, Any]) -> dict[str, Any]:
         from ..finance import FinanceError, make_strategy
