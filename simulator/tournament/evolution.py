@@ -4,7 +4,7 @@ Each generation is a tournament in `<out>/gen-NNN` (resumable like any). After i
 `keep` players stay; each remaining place goes, in turn, to a mutant of a top player
 (`Registry.evolve`: numeric parameters scaled by a lognormal draw from the stream
 `evolve/<generation>/<place>`, integers rounded; a minor bump) or to a cross of the top two
-(`Registry.cross`). `<out>/evolution.json` is the checkpoint: the generations done and the next
+(`Registry.cross`, named after the two roots so names do not grow). `<out>/evolution.json` is the checkpoint: the generations done and the next
 field; a resumed run continues from it.
 """
 
@@ -101,7 +101,9 @@ def evolve(
                 child = mutate(registry, top[(place // 2) % keep], rng)
             if child is None and keep >= 2:
                 a, b = top[0], top[1 + (place // 2) % (keep - 1)]
-                child = registry.cross(a, b, seed=spec.seed + g)["id"]
+                root_a, root_b = (x.split("@")[0].split("_x_")[0] for x in (a, b))
+                name = root_a if root_a == root_b else f"{root_a}_x_{root_b}"
+                child = registry.cross(a, b, seed=spec.seed + g, name=name)["id"]
             if child is None or child in field:
                 child = ranked[keep + place]  # nothing new to try: the player stays
             field.append(child)
