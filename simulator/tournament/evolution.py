@@ -4,8 +4,8 @@ Each generation is a tournament in `<out>/gen-NNN` (resumable like any). After i
 `keep` players stay; each remaining place goes, in turn, to a mutant of a top player
 (`Registry.evolve`: numeric parameters scaled by a lognormal draw from the stream
 `evolve/<generation>/<place>`, integers rounded; a minor bump) or to a cross of the top two
-(`Registry.cross`, named after the two roots so names do not grow). `<out>/evolution.json` is the checkpoint: the generations done and the next
-field; a resumed run continues from it.
+(`Registry.cross`, named after the two roots so names do not grow). `<out>/evolution.json` is
+the checkpoint: the generations done and the next field; a resumed run continues from it.
 """
 
 from __future__ import annotations
