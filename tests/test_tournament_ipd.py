@@ -73,16 +73,18 @@ def test_moves_are_events_caused_by_the_previous_turn():
     world = build_match(player("tit_for_tat"), player("alternator"), IpdRules(turns=5), 7, [sink])
     world.run()
     records = sink.records
-    by_seq = {r.seq: r for r in records}
-    assert [r.type for r in records] == ["start"] + ["move"] * 10 + ["end"]
-    moves = [r for r in records if r.type == "move"]
-    assert all(by_seq[m.cause].type == "start" for m in moves[:2])
-    for turn in range(2, 6):  # turn t's moves answer the move that completed turn t-1
-        pair = [m for m in moves if m.payload["turn"] == turn]
-        completing = [m for m in moves if m.payload["turn"] == turn - 1][-1]
-        assert [m.cause for m in pair] == [completing.seq, completing.seq]
-        assert all(m.time == turn - 1 for m in pair)
-    assert [m.source for m in moves] == ["p1", "p2"] * 5
+    assert [r.type for r in records] == ["start"] + ["turn"] * 5 + ["end"]
+    turns = records[1:6]
+    assert turns[0].cause == records[0].seq  # the first turn answers the start
+    for t in range(1, 5):  # turn t + 1 answers turn t, one time unit later
+        assert turns[t].cause == turns[t - 1].seq and turns[t].time == t
+    assert [(r.payload["p1"], r.payload["p2"]) for r in turns] == [
+        ("C", "C"), ("C", "D"), ("D", "C"), ("C", "D"), ("D", "C")
+    ]
+    for r in turns:  # each record carries both players' post-turn state
+        states = dict(r.states)
+        assert states["p1"]["move"] == r.payload["p1"] and states["p2"]["move"] == r.payload["p2"]
+    assert dict(records[-2].states)["p1"]["score"] == 3 + 0 + 5 + 0 + 5
 
 
 def test_recorded_match_is_replayable_and_verifiable(tmp_path):
@@ -92,7 +94,7 @@ def test_recorded_match_is_replayable_and_verifiable(tmp_path):
     first = play_match(a, b, rules, 11, record=tmp_path / "one.csv")
     again = play_match(a, b, rules, 11, record=tmp_path / "two.csv")
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
-    assert chain_of_file(tmp_path / "one.csv") == (first.chain_head, 102)
+    assert chain_of_file(tmp_path / "one.csv") == (first.chain_head, 52)
     assert first == again
     unrecorded = play_match(a, b, rules, 11)
     assert (unrecorded.score_a, unrecorded.history_a) == (first.score_a, first.history_a)

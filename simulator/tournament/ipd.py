@@ -1,10 +1,10 @@
 """The iterated prisoner's dilemma, played as a process on the kernel.
 
 A match is a World with two players and a match entity. The match process emits `start`;
-each `move` is an event whose reducer appends the move to the player's history and, once
-both moves of a turn are in, scores the turn and returns the next turn's two moves as
-follow-ups, each carrying the completing move as its cause (a move answers the previous
-turn). After the last turn the process emits `end`. With a recording path the match writes a
+each turn is one `turn` event holding both players' simultaneous moves (decided on the
+histories so far, noise applied); its reducer appends the moves, scores the turn and returns
+the next turn as a follow-up, which therefore carries the turn it answers as its cause. Turn
+t is applied at time t - 1; after the last turn the process emits `end`. With a recording path the match writes a
 metrics CSV and a hash chain like any run, so it can be replayed and verified.
 
 Strategies are pure functions of the two histories (strings of "C"/"D") and a named random
@@ -200,44 +200,44 @@ def build_match(
     for pid, player in players.items():
         world.register(pid, "player", {"strategy": player.label, "move": "", "score": 0, "history": ""})
     length = match_length(rules, world.rng("match/length"))
-    world.register("match", "match", {"turn": 0, "turns": length, "pending": ""})
+    world.register("match", "match", {"turn": 0, "turns": length})
     table = rules.table()
     noise = rules.noise
     noise_rng = world.rng("match/noise")
-    rngs = {pid: world.rng(f"player/{pid}") for pid in players}
-    params = {pid: dict(p.params) for pid, p in players.items()}
-    decide = {pid: p.decide for pid, p in players.items()}
-    states = world.entities
     p1, p2 = PLAYER_IDS
+    rng1, rng2 = world.rng(f"player/{p1}"), world.rng(f"player/{p2}")
+    params1, params2 = dict(a.params), dict(b.params)
+    decide1, decide2 = a.decide, b.decide
+    states = world.entities
 
-    def moves(turn: int, delay: float) -> list[Event]:
+    def turn_event(turn: int, delay: float) -> list[Event]:
+        """Both players' moves for `turn`, decided on the histories so far (noise applied)."""
         h1, h2 = states[p1]["history"], states[p2]["history"]
-        out = []
-        for pid, me, opp in ((p1, h1, h2), (p2, h2, h1)):
-            move = decide[pid](me, opp, rngs[pid], params[pid])
-            if noise and noise_rng.random() < noise:
-                move = D if move == C else C
-            out.append(Event("move", pid, "match", {"turn": turn, "move": move}, delay))
-        return out
+        m1 = decide1(h1, h2, rng1, params1)
+        if noise and noise_rng.random() < noise:
+            m1 = D if m1 == C else C
+        m2 = decide2(h2, h1, rng2, params2)
+        if noise and noise_rng.random() < noise:
+            m2 = D if m2 == C else C
+        return [Event("turn", "match", "match", {"turn": turn, p1: m1, p2: m2}, delay)]
 
     def on_start(w: World, ev: Event) -> list[Event]:
-        return moves(1, 0.0)
+        return turn_event(1, 0.0)
 
-    def on_move(w: World, ev: Event) -> list[Event] | None:
-        player = w.entity(ev.source)
-        move = ev.payload["move"]
-        player["move"] = move
-        player["history"] += move
+    def on_turn(w: World, ev: Event) -> list[Event] | None:
+        payload = ev.payload
+        m1, m2 = payload[p1], payload[p2]
+        pay1, pay2 = table[m1 + m2]
+        one, two = w.entity(p1), w.entity(p2)
+        one["move"] = m1
+        one["history"] += m1
+        one["score"] += pay1
+        two["move"] = m2
+        two["history"] += m2
+        two["score"] += pay2
         match = states["match"]
-        if not match["pending"]:
-            match["pending"] = move
-            return None
-        first, match["pending"] = match["pending"], ""
-        pay1, pay2 = table[first + move]
-        w.entity(p1)["score"] += pay1
-        w.entity(p2)["score"] += pay2
-        match["turn"] = turn = ev.payload["turn"]
-        return moves(turn + 1, 1.0) if turn < match["turns"] else None
+        match["turn"] = turn = payload["turn"]
+        return turn_event(turn + 1, 1.0) if turn < match["turns"] else None
 
     def on_end(w: World, ev: Event) -> None:
         w.entity("match")["finished"] = 1
@@ -245,7 +245,7 @@ def build_match(
         w.entity(p2)
 
     world.on("start", on_start)
-    world.on("move", on_move)
+    world.on("turn", on_turn)
     world.on("end", on_end)
 
     def process(ctx: Any) -> Any:
