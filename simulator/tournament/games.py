@@ -7,6 +7,8 @@ to matches.csv and standings.csv, and `play`. `make_game(spec)` builds the game 
 
 from __future__ import annotations
 
+import math
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +104,23 @@ def ipd_match(params: dict[str, Any], seed: int) -> dict[str, float]:
     return play_match(a, b, rules, seed).outcomes()
 
 
+def ipd_games(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """Batch run function: several IPD matches, each with its own seed; outcomes `i.<name>`."""
+    out: dict[str, float] = {}
+    for i, game in enumerate(params["games"]):
+        one = ipd_match({"rules": params["rules"], "a": game["a"], "b": game["b"]}, game["seed"])
+        out.update({f"{i}.{k}": v for k, v in one.items()})
+    return out
+
+
+def chunk_size(n_games: int, options: BatchOptions) -> int:
+    """Games per batch task: 1 in serial; else about 8 tasks per worker, at most 64 games."""
+    if options.backend == "serial":
+        return 1
+    workers = options.workers or os.cpu_count() or 1
+    return max(1, min(64, math.ceil(n_games / (8 * workers))))
+
+
 class IpdGame(Game):
     type = "ipd"
     builtins = tuple(STRATEGIES)
@@ -119,21 +138,31 @@ class IpdGame(Game):
         return check_params(base, dict(params))
 
     def play(self, games, entrants, options, on_result, cache) -> None:
+        """Games go to the batch layer in chunks (one task plays several matches), so a worker
+        is not idle while the pool hands it the next 2-ms match."""
+
         def player(label: str) -> list[Any]:
             e = entrants[label]
             return [label, e.base, dict(e.params)]
 
+        size = chunk_size(len(games), options)
+        chunks = [games[i:i + size] for i in range(0, len(games), size)]
         tasks = [
-            Task(index=g.index, seed=g.seed,
-                 params={"rules": self.rules, "a": player(g.pairing.a), "b": player(g.pairing.b)})
-            for g in games
+            Task(index=k, seed=chunk[0].seed, params={"rules": self.rules, "games": [
+                {"a": player(g.pairing.a), "b": player(g.pairing.b), "seed": g.seed} for g in chunk
+            ]})
+            for k, chunk in enumerate(chunks)
         ]
 
         def done(result: dict[str, Any]) -> None:
-            if result["status"] == "ok":
-                on_result(result["index"], result["outcomes"])
+            if result["status"] != "ok":
+                return
+            out = result["outcomes"]
+            for i, g in enumerate(chunks[result["index"]]):
+                prefix = f"{i}."
+                on_result(g.index, {k[len(prefix):]: v for k, v in out.items() if k.startswith(prefix)})
 
-        results = run_batch(ipd_match, tasks, on_result=done, **options.kwargs())
+        results = run_batch(ipd_games, tasks, on_result=done, **options.kwargs())
         _raise_failed(results)
 
     def standing_columns(self, label, rows, cache) -> dict[str, Any]:

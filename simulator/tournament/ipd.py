@@ -4,8 +4,9 @@ A match is a World with two players and a match entity. The match process emits 
 each turn is one `turn` event holding both players' simultaneous moves (decided on the
 histories so far, noise applied); its reducer appends the moves, scores the turn and returns
 the next turn as a follow-up, which therefore carries the turn it answers as its cause. Turn
-t is applied at time t - 1; after the last turn the process emits `end`. With a recording path the match writes a
-metrics CSV and a hash chain like any run, so it can be replayed and verified.
+t is applied at time t - 1; after the last turn the process emits `end`. With a recording
+path the match writes a metrics CSV and a hash chain like any run, so it can be replayed and
+verified.
 
 Strategies are pure functions of the two histories (strings of "C"/"D") and a named random
 stream; their names and behaviour follow the Axelrod library's players of the same names.
