@@ -57,7 +57,7 @@ def write_plots(folder: Path, labels: Sequence[str], rows: Sequence[dict[str, An
     image = ax.imshow(matrix, cmap="viridis")
     ax.set_xticks(range(len(order)), order, rotation=90, fontsize=7)
     ax.set_yticks(range(len(order)), order, fontsize=7)
-    ax.set_title("mean score of row player against column player")
+    ax.set_title("mean score: row player vs column")
     fig.colorbar(image, ax=ax, shrink=0.8)
     fig.tight_layout()
     paths.append(folder / PLOTS[1])
@@ -68,8 +68,8 @@ def write_plots(folder: Path, labels: Sequence[str], rows: Sequence[dict[str, An
     fig, ax = plt.subplots(figsize=(8, 4.5))
     if history:
         xs = np.arange(1, len(history) + 1)
-        for p in order[:12]:  # the top twelve, so the plot stays readable
-            ax.plot(xs, [h[p] for h in history], label=p, linewidth=1)
+        for i, p in enumerate(order[:20]):  # the top twenty, so the plot stays readable
+            ax.plot(xs, [h[p] for h in history], label=p, linewidth=1, color=plt.cm.tab20(i))
         ax.legend(fontsize=7, ncol=2)
     ax.set_xlabel("game (match order)")
     ax.set_ylabel("Elo")
