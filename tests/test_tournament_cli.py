@@ -152,3 +152,58 @@ def test_interrupt_on_the_command_line_keeps_the_journal(tmp_path, monkeypatch, 
     assert main(["tournament", str(spec), "--out", str(out), "--db", str(db), "--quiet",
                  "--resume"]) == 0
     assert len((out / "matches.csv").read_text().splitlines()) == 13
+
+
+def test_replay_one_game_from_a_tournament_folder(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(GOOD)
+    out, db = tmp_path / "out", tmp_path / "reg.sqlite"
+    assert main(["tournament", str(spec), "--out", str(out), "--db", str(db), "--quiet"]) == 0
+    rows = list(csv.DictReader((out / "matches.csv").open()))
+    noisy = next(r for r in rows if "random" in (r["player_a"], r["player_b"]))
+    capsys.readouterr()
+    assert main(["tournament-replay", str(out), "--match", noisy["match"], "--db", str(db)]) == 0
+    report = json.loads(capsys.readouterr().out.split("\nwrote")[0])
+    assert report["valid"] and report["matches_csv"] == [float(noisy["score_a"]), float(noisy["score_b"])]
+    from simulator.engine import chain_of_file
+
+    record = out / f"match-{noisy['match']}" / "metrics.csv"
+    assert chain_of_file(record) == (report["chain_head"], 32)  # start, 30 turns, end
+    # an altered matches.csv is caught
+    lines = (out / "matches.csv").read_text().splitlines()
+    i = int(noisy["match"]) + 1
+    cells = lines[i].split(",")
+    cells[6] = str(int(cells[6]) + 1)  # score_a
+    lines[i] = ",".join(cells)
+    (out / "matches.csv").write_text("\n".join(lines) + "\n")
+    assert main(["tournament-replay", str(out), "--match", noisy["match"], "--db", str(db)]) == 1
+
+
+def test_scenario_specs_validate():
+    from pathlib import Path
+
+    from simulator.tournament.cli import check_spec
+    from simulator.tournament.spec import load_spec
+
+    found = sorted(Path(__file__).resolve().parent.parent.glob("scenarios/tournament_*.yaml"))
+    assert len(found) >= 3
+    for path in found:
+        check_spec(load_spec(path), None, str(path))
+
+
+def test_batch_worlds_registry():
+    from simulator.batch import get_world, replications, worlds
+    from simulator.infra.replicate import run_outcomes
+    from simulator.tournament.games import ipd_match
+
+    assert {"infra", "finance", "ipd"} <= set(worlds())
+    assert get_world("infra").run_fn() is run_outcomes
+    assert get_world("ipd").run_fn() is ipd_match
+    with pytest.raises(ValueError, match="unknown world 'traffic'"):
+        get_world("traffic")
+    params = {"rules": {"turns": 10}, "a": ["r", "random", {"p": 0.5}], "b": ["d", "defector", {}]}
+    results = replications(get_world("ipd").run_fn(), params, 3, 1, progress=False)
+    assert [r["outcomes"]["score_b"] for r in results] == [
+        ipd_match(params, r["seed"])["score_b"] for r in results
+    ]
+    assert len({r["outcomes"]["score_b"] for r in results}) > 1

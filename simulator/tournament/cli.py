@@ -94,6 +94,24 @@ def cmd_tournament(args: argparse.Namespace) -> int:
 
 
 @_store_errors
+def cmd_replay_game(args: argparse.Namespace) -> int:
+    from ..store import Store
+    from .runner import replay_game
+
+    folder = Path(args.folder)
+    record = Path(args.record) if args.record else folder / f"match-{args.match}" / "metrics.csv"
+    store = Store.reader(args.db) if Path(args.db).is_file() else None
+    try:
+        report = replay_game(folder, args.match, store, record)
+    finally:
+        if store is not None:
+            store.close()
+    print(json.dumps(report, indent=1))
+    print(f"wrote {record}")
+    return 0 if report["valid"] else 1
+
+
+@_store_errors
 def cmd_evolve(args: argparse.Namespace) -> int:
     from ..store import Store
     from .evolution import evolve
@@ -198,6 +216,20 @@ def register_cli(sub: Any, commands: dict[str, Any]) -> None:
     _batch_args(p)
     p.set_defaults(handler=cmd_tournament)
     commands["tournament"] = cmd_tournament
+
+    r = sub.add_parser(
+        "tournament-replay",
+        help="replay one IPD game of a tournament folder, event by event, with its hash chain",
+        description="Play game MATCH of a tournament in FOLDER again from its seed, write every "
+        "event to a metrics CSV with a hash chain, and check its scores against matches.csv "
+        "(exit 1 if they differ).",
+    )
+    r.add_argument("folder", help="a tournament --out folder")
+    r.add_argument("--match", type=int, required=True, help="the match index in matches.csv")
+    r.add_argument("--record", help="metrics CSV to write (default FOLDER/match-N/metrics.csv)")
+    r.add_argument("--db", default=DEFAULT_DB, help="registry for name@version players")
+    r.set_defaults(handler=cmd_replay_game)
+    commands["tournament-replay"] = cmd_replay_game
 
     e = sub.add_parser(
         "evolve",

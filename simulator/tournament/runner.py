@@ -370,3 +370,44 @@ def standings_markdown(result: TournamentResult, cols: Sequence[str]) -> str:
     lines += ["", "Rank: the format's primary key (round robin: total score; swiss: points; "
               "single elimination: round reached), then wins, score, Elo, name.", ""]
     return "\n".join(lines)
+
+
+def replay_game(folder: Path, match: int, store: Any | None, record: Path) -> dict[str, Any]:
+    """Play game `match` of the IPD tournament in `folder` again, recording every event to
+    `record` (metrics CSV + hash chain), and compare its scores with matches.csv."""
+    from ..engine import chain_of_file
+    from .games import IpdGame
+    from .ipd import IpdRules, Player, play_match
+    from .registry import Registry
+    from .spec import parse_spec
+
+    summary_path, matches_path = folder / "summary.json", folder / "matches.csv"
+    for path in (summary_path, matches_path):
+        if not path.is_file():
+            raise TournamentError(f"{folder}: missing {path.name}; is this a tournament folder?")
+    spec = parse_spec(json.loads(summary_path.read_text())["spec"], str(summary_path))
+    game = make_game(spec.game, spec.seed)
+    if not isinstance(game, IpdGame):
+        raise TournamentError(f"{folder}: only IPD games replay event by event "
+                              "(trading runs replay with `simulator replay`)")
+    with matches_path.open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["match"] == str(match)]
+    if not rows or rows[0]["player_b"] == BYE:
+        raise TournamentError(f"{matches_path}: no played game with match = {match}")
+    row = rows[0]
+    entrants = resolve_entrants(spec, game, Registry(store) if store else None, str(summary_path))
+    a, b = (entrants[row[k]] for k in ("player_a", "player_b"))
+    result = play_match(Player(a.label, a.base, tuple(sorted(a.params.items()))),
+                        Player(b.label, b.base, tuple(sorted(b.params.items()))),
+                        IpdRules(**game.rules), int(row["seed"]), record=record)
+    head, count = chain_of_file(record)
+    recorded = (float(row["score_a"]), float(row["score_b"]))
+    return {
+        "match": match,
+        "players": [a.label, b.label],
+        "scores": [result.score_a, result.score_b],
+        "matches_csv": list(recorded),
+        "valid": recorded == (float(result.score_a), float(result.score_b)) and head == result.chain_head,
+        "records": count,
+        "chain_head": head,
+    }
