@@ -3,7 +3,7 @@
 
     python -m benchmarks.tournament_ipd                 # both parts
     python -m benchmarks.tournament_ipd --part axelrod --repetitions 5 --repeats 3
-    python -m benchmarks.tournament_ipd --part speedup --repetitions 40
+    python -m benchmarks.tournament_ipd --part speedup --repetitions 150
 
 Part 1 plays the same round robin (the ten deterministic named strategies and `random`,
 200 turns, every pair `--repetitions` times) three ways, timed in interleaved rounds
@@ -24,25 +24,31 @@ import tempfile
 import time
 from typing import Any
 
-import axelrod as axl
-
 from simulator.tournament.games import BatchOptions
 from simulator.tournament.runner import run_tournament
 from simulator.tournament.spec import parse_spec
 
-AXELROD = {
-    "cooperator": axl.Cooperator,
-    "defector": axl.Defector,
-    "tit_for_tat": axl.TitForTat,
-    "grudger": axl.Grudger,
-    "alternator": axl.Alternator,
-    "tit_for_two_tats": axl.TitFor2Tats,
-    "two_tits_for_tat": axl.TwoTitsForTat,
-    "suspicious_tit_for_tat": axl.SuspiciousTitForTat,
-    "win_stay_lose_shift": axl.WinStayLoseShift,
-    "go_by_majority": axl.GoByMajority,
-    "random": axl.Random,
+PLAYERS = {  # our name -> the Axelrod class name
+    "cooperator": "Cooperator",
+    "defector": "Defector",
+    "tit_for_tat": "TitForTat",
+    "grudger": "Grudger",
+    "alternator": "Alternator",
+    "tit_for_two_tats": "TitFor2Tats",
+    "two_tits_for_tat": "TwoTitsForTat",
+    "suspicious_tit_for_tat": "SuspiciousTitForTat",
+    "win_stay_lose_shift": "WinStayLoseShift",
+    "go_by_majority": "GoByMajority",
+    "random": "Random",
 }
+
+
+def axelrod_classes() -> dict[str, Any]:
+    """Imported here, not at the top: worker processes re-import this module, and importing
+    axelrod (pandas, dask, scipy, ...) would add seconds to every worker's start."""
+    import axelrod as axl
+
+    return {ours: getattr(axl, theirs) for ours, theirs in PLAYERS.items()}
 
 
 def spec(repetitions: int, turns: int = 200):
@@ -50,7 +56,7 @@ def spec(repetitions: int, turns: int = 200):
         "name": "bench", "seed": 1,
         "game": {"type": "ipd", "turns": turns},
         "format": {"type": "round_robin", "repetitions": repetitions},
-        "players": list(AXELROD),
+        "players": list(PLAYERS),
     })
 
 
@@ -59,17 +65,22 @@ def ours(repetitions: int, options: BatchOptions | None = None) -> list[dict]:
 
 
 def axelrod_matches(repetitions: int) -> dict[tuple[str, str], tuple[int, int]]:
+    import axelrod as axl
+
+    classes = axelrod_classes()
     scores = {}
     for _ in range(repetitions):
-        for a, b in itertools.combinations(AXELROD, 2):
-            match = axl.Match((AXELROD[a](), AXELROD[b]()), turns=200)
+        for a, b in itertools.combinations(classes, 2):
+            match = axl.Match((classes[a](), classes[b]()), turns=200)
             match.play()
             scores[(a, b)] = tuple(int(s) for s in match.final_score())
     return scores
 
 
 def axelrod_tournament(repetitions: int) -> None:
-    players = [cls() for cls in AXELROD.values()]
+    import axelrod as axl
+
+    players = [cls() for cls in axelrod_classes().values()]
     with tempfile.NamedTemporaryFile(suffix=".csv") as f:
         axl.Tournament(players, turns=200, repetitions=repetitions, seed=1).play(
             build_results=False, filename=f.name, processes=0, progress_bar=False
@@ -77,7 +88,7 @@ def axelrod_tournament(repetitions: int) -> None:
 
 
 def part_axelrod(repetitions: int, repeats: int) -> None:
-    n = len(list(itertools.combinations(AXELROD, 2))) * repetitions
+    n = len(list(itertools.combinations(PLAYERS, 2))) * repetitions
     rows = ours(repetitions)
     theirs = axelrod_matches(1)
     same = all((int(r["score_a"]), int(r["score_b"])) == theirs[(r["player_a"], r["player_b"])]
@@ -92,7 +103,7 @@ def part_axelrod(repetitions: int, repeats: int) -> None:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    print(f"round robin: {len(AXELROD)} players, 200 turns, {repetitions} repetitions = {n} matches; "
+    print(f"round robin: {len(PLAYERS)} players, 200 turns, {repetitions} repetitions = {n} matches; "
           f"deterministic pairings agree with Axelrod: {same}")
     base = statistics.median(times["axelrod Match loop"])
     for name, ts in times.items():
@@ -101,7 +112,7 @@ def part_axelrod(repetitions: int, repeats: int) -> None:
 
 
 def part_speedup(repetitions: int, repeats: int, workers: int) -> None:
-    n = len(list(itertools.combinations(AXELROD, 2))) * repetitions
+    n = len(list(itertools.combinations(PLAYERS, 2))) * repetitions
     serial_t, proc_t = [], []
     identical = True
     for _ in range(repeats):
@@ -120,7 +131,7 @@ def part_speedup(repetitions: int, repeats: int, workers: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tournament_ipd", description=__doc__)
     parser.add_argument("--part", choices=("axelrod", "speedup", "both"), default="both")
-    parser.add_argument("--repetitions", type=int, help="default 5 (axelrod), 40 (speedup)")
+    parser.add_argument("--repetitions", type=int, help="default 5 (axelrod), 150 (speedup)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--with-tournament", action="store_true",
@@ -133,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         axelrod_tournament(args.repetitions or 5)
         print(f"  axelrod Tournament.play (once): {time.perf_counter() - start:.2f} s")
     if args.part in ("speedup", "both"):
-        part_speedup(args.repetitions or 40, args.repeats, args.workers)
+        part_speedup(args.repetitions or 150, args.repeats, args.workers)
 
 
 if __name__ == "__main__":
