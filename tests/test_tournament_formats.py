@@ -166,3 +166,19 @@ def test_matching_fallback_gives_valid_pairings(monkeypatch):
         assert max(met.values()) == 1, n
         for rnd in {r["round"] for r in rows}:
             assert sum(r["round"] == rnd and r["player_b"] == BYE for r in rows) == n % 2
+
+
+def test_elimination_seeded_by_rating_from_the_store(tmp_path):
+    from simulator.store import Store
+
+    field = ["cooperator", "alternator", "tit_for_tat", "defector", "grudger"]
+    with Store(tmp_path / "reg.sqlite") as store:
+        rr = run_tournament(_spec({"type": "round_robin"}, field), store=store, plots=False)
+        by_elo = sorted(field, key=lambda p: -next(s["elo"] for s in rr.standings if s["player"] == p))
+        elim = run_tournament(_spec({"type": "single_elimination", "seeding": "rating"}, field),
+                              store=store, plots=False)
+        plain = run_tournament(_spec({"type": "single_elimination"}, field), store=store, plots=False)
+    byes = [r["player_a"] for r in elim.rows if r["player_b"] == BYE]
+    assert byes == by_elo[:3]  # 5 players, bracket of 8: the three best-rated get the byes
+    assert [r["player_a"] for r in plain.rows if r["player_b"] == BYE] == field[:3]
+    assert by_elo[:3] != field[:3]

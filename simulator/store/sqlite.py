@@ -520,6 +520,21 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
 
+    def latest_ratings(self, strategy_ids: Sequence[str], before: str | None = None) -> dict[str, float]:
+        """Each strategy's Elo in the latest tournament that rated it (ids compare in creation
+        order), leaving out tournament `before` and any later one."""
+        out: dict[str, float] = {}
+        for sid in strategy_ids:
+            sql = "SELECT data FROM standing_details WHERE strategy_id = ?"
+            args: list[Any] = [sid]
+            if before is not None:
+                sql += " AND tournament_id < ?"
+                args.append(before)
+            row = self.conn.execute(sql + " ORDER BY tournament_id DESC LIMIT 1", args).fetchone()
+            if row is not None and "elo" in json.loads(row[0]):
+                out[sid] = float(json.loads(row[0])["elo"])
+        return out
+
     def get_standing_details(self, tournament_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT d.data FROM standing_details d JOIN standings s ON s.tournament_id ="

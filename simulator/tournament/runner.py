@@ -202,7 +202,6 @@ def run_tournament(
     game = make_game(spec.game, spec.seed)
     entrants = resolve_entrants(spec, game, registry, source)
     labels = list(entrants)
-    fmt = make_format(spec.format, labels)
     folder = Path(out) if out is not None else None
     digest = spec_digest(spec)
     if folder is not None:
@@ -213,6 +212,7 @@ def run_tournament(
     try:
         if store is not None:
             tournament_id = _open_in_store(store, registry, spec, entrants, game, tournament_id, journal)
+        fmt = make_format(spec.format, seeded(spec, labels, entrants, store, tournament_id))
         cache: dict[str, Any] = {"runs": dict(journal.runs) if journal else {}}
         if journal is not None:
             cache["on_run"] = lambda label, outcomes: journal.add(
@@ -291,6 +291,18 @@ def _play_rounds(spec, game, fmt, entrants, options, cache, done, journal, store
         first_index += len(plan)
         round_no += 1
     return rows
+
+
+def seeded(spec: TournamentSpec, labels: list[str], entrants: dict[str, Entrant], store: Any | None,
+           tournament_id: str | None) -> list[str]:
+    """Players in seed order: as given, or (elimination with `seeding: rating`) by their latest
+    Elo in the store's earlier tournaments (1500 without one), ties kept in the given order."""
+    if getattr(spec.format, "seeding", "order") != "rating" or store is None:
+        return labels
+    ids = [entrants[p].strategy_id for p in labels]
+    ratings = store.latest_ratings([i for i in ids if i], before=tournament_id)
+    elo = {p: ratings.get(entrants[p].strategy_id or "", 1500.0) for p in labels}
+    return sorted(labels, key=lambda p: -elo[p])
 
 
 def _open_in_store(store, registry, spec, entrants, game, tournament_id, journal) -> str:

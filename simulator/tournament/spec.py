@@ -63,6 +63,9 @@ class RoundRobinSpec(Strict):
 class EliminationSpec(Strict):
     type: Literal["single_elimination"]
     repetitions: int = Field(1, ge=1, le=100_000)
+    seeding: Literal["order", "rating"] = Field(
+        "order", description="bracket seeds: the players' order, or their latest Elo in the store"
+    )
 
 
 class SwissSpec(Strict):
