@@ -33,6 +33,17 @@ BAD = {
     "bad parameter": (GOOD.replace("random]", "{name: r, strategy: random, params: {p: 2}}]"),
                       "players[3]: random.p: must be a probability"),
     "unknown version": (GOOD.replace("random]", "random@9.9.9]"), "players[3]:"),
+    "unknown symbol": (
+        GOOD.replace("{type: ipd, turns: 30, noise: 0.01}", "{type: trading, market: {symbols: [sp501]}}")
+        .replace("[tit_for_tat, defector, grudger, random]", "[momentum, buy_and_hold]"),
+        "game: market.symbols[0]: unknown symbol 'sp501'",
+    ),
+    "window without data": (
+        GOOD.replace("{type: ipd, turns: 30, noise: 0.01}",
+                     "{type: trading, market: {symbols: [sp500], start: 2030-01-01}}")
+        .replace("[tit_for_tat, defector, grudger, random]", "[momentum, buy_and_hold]"),
+        "game.market: market.start 2030-01-01 is outside the data",
+    ),
 }
 
 

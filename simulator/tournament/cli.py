@@ -52,7 +52,15 @@ def check_spec(spec: Any, db: str | None, source: str) -> None:
     from .registry import Registry
     from .runner import resolve_entrants
 
-    game = make_game(spec.game, spec.seed)
+    game = make_game(spec.game, spec.seed, source)
+    if game.type == "trading":  # the market window must load and hold data
+        from ..finance import FinanceError, load_market, parse_config
+        from .errors import TournamentError
+
+        try:
+            load_market(parse_config({"market": spec.game.market.model_dump(mode="json")}))
+        except FinanceError as exc:
+            raise TournamentError(f"{source}: game.market: {exc}") from None
     registry = None
     if db and Path(db).is_file():
         registry = Registry(Store.reader(db))

@@ -34,10 +34,9 @@ def _ref(registry: Registry, game: str, label: str | PlayerSpec) -> str:
         raise RegistryError(f"evolution takes named or registered players, not {label.name!r} inline")
     if "@" in label or registry.versions(label):
         return registry.get(label)["id"]
-    from .games import IpdGame, TradingGame
+    from .games import CHECKS
 
-    check = IpdGame.check if game == "ipd" else TradingGame.check
-    return registry.ensure_builtin(game, label, check(None, label, {}))  # type: ignore[arg-type]
+    return registry.ensure_builtin(game, label, CHECKS[game](label, {}))
 
 
 def mutate(registry: Registry, ref: str, rng: np.random.Generator, tries: int = 8) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..batch import Task, run_batch
 from .formats import Pairing
-from .ipd import DEFAULT_PARAMS, STRATEGIES, IpdRules, Player, check_params, play_match
+from .ipd import STRATEGIES, IpdRules, Player, check_params, play_match
 from .scoring import composite_score
 
 OnResult = Callable[[int, dict[str, float]], None]
@@ -96,6 +96,25 @@ def _raise_failed(results: Sequence[dict[str, Any]]) -> None:
                          f"{first['traceback']}")
 
 
+def check_ipd(base: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Full parameters of IPD strategy `base`; ValueError naming what is wrong."""
+    return check_params(base, dict(params))
+
+
+def check_trading(base: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Full parameters of finance strategy `base`; ValueError naming what is wrong."""
+    from ..finance import FinanceError, make_strategy
+
+    try:
+        return make_strategy(base, dict(params)).parameters()
+    except FinanceError as exc:
+        raise ValueError(str(exc)) from None
+
+
+CHECKS = {"ipd": check_ipd, "trading": check_trading}
+"""Parameter checks by game type (the registry validates entries with them)."""
+
+
 def ipd_match(params: dict[str, Any], seed: int) -> dict[str, float]:
     """Batch run function: one IPD match from plain parameters."""
     rules = IpdRules(**params["rules"])
@@ -135,7 +154,7 @@ class IpdGame(Game):
         }
 
     def check(self, base: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        return check_params(base, dict(params))
+        return check_ipd(base, params)
 
     def play(self, games, entrants, options, on_result, cache) -> None:
         """Games go to the batch layer in chunks (one task plays several matches), so a worker
@@ -178,21 +197,23 @@ class TradingGame(Game):
     type = "trading"
     match_columns = ()
 
-    def __init__(self, spec: Any, seed: int) -> None:
+    def __init__(self, spec: Any, seed: int, source: str = "<spec>") -> None:
         from ..engine import derive_seeds
         from ..finance import STRATEGIES as FINANCE
+        from ..finance import FinanceError, parse_config
+        from .errors import TournamentError
+        from .trading import finance_params
 
+        try:  # the window, capital, services and executor settings, checked before any run
+            parse_config(finance_params(spec, "buy_and_hold", {}, "check"))
+        except FinanceError as exc:
+            raise TournamentError(f"{source}: game: {exc}") from None
         self.spec = spec
         self.builtins = tuple(FINANCE)
         self.window_seed = derive_seeds(seed, 1, "trading/window")[0] >> 1  # finance seeds < 2**63
 
     def check(self, base: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        from ..finance import FinanceError, make_strategy
-
-        try:
-            return make_strategy(base, dict(params)).parameters()
-        except FinanceError as exc:
-            raise ValueError(str(exc)) from None
+        return check_trading(base, params)
 
     def runs(self, entrants: Mapping[str, Entrant], options: BatchOptions, cache: dict[str, Any]) -> None:
         """Run every entrant not yet in `cache["runs"]` once, through the batch layer."""
@@ -242,10 +263,8 @@ class TradingGame(Game):
         }
 
 
-def make_game(spec: Any, seed: int) -> Game:
+def make_game(spec: Any, seed: int, source: str = "<spec>") -> Game:
     if spec.type == "ipd":
         return IpdGame(spec)
-    return TradingGame(spec, seed)
+    return TradingGame(spec, seed, source)
 
-
-IPD_DEFAULTS = DEFAULT_PARAMS

@@ -38,16 +38,15 @@ def parse_version(version: str) -> semver.Version:
 
 def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Validate `{game, base, ...}` against the game's strategy; full parameters back."""
-    from .games import IpdGame, TradingGame
+    from .games import CHECKS
 
     params = dict(parameters)
     game = params.pop("game", None)
     base = params.pop("base", None)
     if game not in GAMES:
         raise RegistryError(f"parameters.game: {game!r} is not a game (allowed: {', '.join(GAMES)})")
-    checker = IpdGame.check if game == "ipd" else TradingGame.check
     try:
-        full = checker(None, str(base), params)  # type: ignore[arg-type]
+        full = CHECKS[game](str(base), params)
     except ValueError as exc:
         raise RegistryError(f"parameters: {exc}") from None
     return {"game": game, "base": base, **full}

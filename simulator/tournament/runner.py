@@ -199,7 +199,7 @@ def run_tournament(
 
     options = options or BatchOptions()
     registry = Registry(store) if store is not None else None
-    game = make_game(spec.game, spec.seed)
+    game = make_game(spec.game, spec.seed, source)
     entrants = resolve_entrants(spec, game, registry, source)
     labels = list(entrants)
     folder = Path(out) if out is not None else None
@@ -398,7 +398,7 @@ def replay_game(folder: Path, match: int, store: Any | None, record: Path) -> di
         if not path.is_file():
             raise TournamentError(f"{folder}: missing {path.name}; is this a tournament folder?")
     spec = parse_spec(json.loads(summary_path.read_text())["spec"], str(summary_path))
-    game = make_game(spec.game, spec.seed)
+    game = make_game(spec.game, spec.seed, str(summary_path))
     if not isinstance(game, IpdGame):
         raise TournamentError(f"{folder}: only IPD games replay event by event "
                               "(trading runs replay with `simulator replay`)")
