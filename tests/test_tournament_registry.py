@@ -123,3 +123,24 @@ def test_evolution_across_generations_is_checkpointed_and_resumable(tmp_path):
         more = evolve(spec, tmp_path / "evo", store, generations=4, resume=True)
         assert more[:3] == log and more[3]["players"] == json.loads(
             (tmp_path / "evo" / "evolution.json").read_text())["log"][3]["players"]
+
+
+def test_evolve_cli_registers_inline_players_and_resumes(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: e\nseed: 2\ngame: {type: ipd, turns: 20}\nformat: {type: round_robin}\n"
+        "players: [tit_for_tat, defector, {name: gtft, strategy: memory_one, params: {p_cd: 0.3}},"
+        " {name: shy, strategy: random, params: {p: 0.2}}]\n"
+    )
+    out, db = tmp_path / "evo", str(tmp_path / "reg.sqlite")
+    assert main(["evolve", str(spec), "--generations", "2", "--out", str(out), "--db", db]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2 and "gtft@1.0.0" in printed[0] and "shy@1.0.0" in printed[0]
+    assert main(["evolve", str(spec), "--generations", "3", "--out", str(out), "--db", db,
+                 "--resume", "--quiet"]) == 0
+    state = json.loads((out / "evolution.json").read_text())
+    assert [g["generation"] for g in state["log"]] == [0, 1, 2]
+    with Store(db) as store:
+        reg = Registry(store)
+        assert reg.get("gtft@1.0.0")["parameters"]["p_cd"] == 0.3
+        assert any(reg.lineage(p) for p in state["players"] if not p.endswith(("@0.0.0", "@1.0.0")))

@@ -4,7 +4,7 @@ Each generation is a tournament in `<out>/gen-NNN` (resumable like any). After i
 `keep` players stay; each remaining place goes, in turn, to a mutant of a top player
 (`Registry.evolve`: numeric parameters scaled by a lognormal draw from the stream
 `evolve/<generation>/<place>`, integers rounded; a minor bump) or to a cross of the top two
-(`Registry.cross`, named after the two roots so names do not grow). `<out>/evolution.json` is
+(`Registry.cross`, named after the parents' base strategies so names do not grow). `<out>/evolution.json` is
 the checkpoint: the generations done and the next field; a resumed run continues from it.
 """
 
@@ -29,13 +29,26 @@ CHECKPOINT = "evolution.json"
 
 
 def _ref(registry: Registry, game: str, label: str | PlayerSpec) -> str:
-    """A registry reference for a player (built-ins enter the registry at 0.0.0)."""
-    if isinstance(label, PlayerSpec):
-        raise RegistryError(f"evolution takes named or registered players, not {label.name!r} inline")
-    if "@" in label or registry.versions(label):
-        return registry.get(label)["id"]
+    """A registry reference for a player: built-ins enter the registry at 0.0.0, inline players
+    as `name@1.0.0` (or the registered version with the same parameters)."""
     from .games import CHECKS
 
+    if isinstance(label, PlayerSpec):
+        try:
+            params = {"game": game, "base": label.strategy, **CHECKS[game](label.strategy, label.params)}
+        except ValueError as exc:
+            raise RegistryError(f"players: {label.name}: {exc}") from None
+        versions = registry.versions(label.name)
+        for version in reversed(versions):
+            entry = registry.get(f"{label.name}@{version}")
+            if entry["parameters"] == params:
+                return entry["id"]
+        if versions:
+            raise RegistryError(f"players: {label.name} is registered with other parameters; "
+                                "give the new ones another name")
+        return registry.register(label.name, "1.0.0", params, "from an evolution spec")["id"]
+    if "@" in label or registry.versions(label):
+        return registry.get(label)["id"]
     return registry.ensure_builtin(game, label, CHECKS[game](label, {}))
 
 
@@ -91,6 +104,10 @@ def evolve(
         result = run_tournament(gen_spec, folder, options, resume=resume, store=store,
                                 plots=False, source=f"{source} (generation {g})")
         ranked = [s["player"] for s in result.standings]
+
+        def params_of(ref: str) -> dict[str, Any]:
+            return registry.get(ref)["parameters"]
+
         top = ranked[:keep]
         field = list(top)
         for place in range(n - keep):
@@ -100,10 +117,9 @@ def evolve(
                 child = mutate(registry, top[(place // 2) % keep], rng)
             if child is None and keep >= 2:
                 a, b = top[0], top[1 + (place // 2) % (keep - 1)]
-                root_a, root_b = (x.split("@")[0].split("_x_")[0] for x in (a, b))
-                name = root_a if root_a == root_b else f"{root_a}_x_{root_b}"
-                child = registry.cross(a, b, seed=spec.seed + g, name=name)["id"]
-            if child is None or child in field:
+                base_a, base_b = (registry.get(x)["parameters"]["base"] for x in (a, b))
+                child = registry.cross(a, b, seed=spec.seed + g, name=f"{base_a}_x_{base_b}")["id"]
+            if child is None or params_of(child) in [params_of(p) for p in field]:
                 child = ranked[keep + place]  # nothing new to try: the player stays
             field.append(child)
         state["log"].append({
