@@ -203,6 +203,8 @@ def test_scenario_specs_validate():
 
 
 def test_batch_worlds_registry():
+    from pathlib import Path
+
     from simulator.batch import get_world, replications, worlds
     from simulator.infra.replicate import run_outcomes
     from simulator.tournament.games import ipd_match
@@ -218,3 +220,10 @@ def test_batch_worlds_registry():
         ipd_match(params, r["seed"])["score_b"] for r in results
     ]
     assert len({r["outcomes"]["score_b"] for r in results}) > 1
+    finance = get_world("finance")  # a finance scenario through the same layer
+    config = finance.loader()(Path(__file__).resolve().parent.parent / "scenarios" / "finance_momentum.yaml")
+    base = config.model_dump(mode="json")
+    base["market"]["start"], base["market"]["end"] = "2008-01-02", "2008-06-30"
+    runs = replications(finance.run_fn(), base, 2, config.seed, progress=False)
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    assert set(runs[0]["outcomes"]) >= {"roi", "sharpe_ratio", "max_drawdown"}
