@@ -29,6 +29,9 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.batch_speedup --scenario scenarios/flood_town.yaml
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
+	$(PY) -m benchmarks.orchestration_nested
+	$(PY) -m benchmarks.tournament_trading
+	$(PY) -m benchmarks.tournament_ipd
 
 clean:
 	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png
