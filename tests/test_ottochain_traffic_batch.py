@@ -29,3 +29,17 @@ def test_same_seed_same_csv_and_head_on_every_backend(tmp_path):
     assert heads["serial"] == heads["processes"] == heads["dask"]
     assert files["serial"] == files["processes"] == files["dask"]
     assert heads["serial"][0] != heads["serial"][1]  # the two replications differ
+
+
+def test_traffic_runs_through_the_batch_worlds_registry():
+    from pathlib import Path
+
+    from simulator.batch import get_world, replications
+
+    world = get_world("ottochain_traffic")
+    spec = Path(__file__).resolve().parent.parent / "scenarios" / "ottochain_traffic.yaml"
+    cfg = world.loader()(spec, {"population": 6, "generations": 1, "episode": 150.0})
+    runs = replications(world.run_fn(), cfg.model_dump(mode="json"), 2, cfg.seed, progress=False)
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    assert all(r["outcomes"]["population_min"] == 6 for r in runs)
+    assert runs[0]["outcomes"]["head48"] != runs[1]["outcomes"]["head48"]

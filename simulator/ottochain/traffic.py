@@ -433,3 +433,13 @@ def traffic_task(params: dict[str, Any], seed: int) -> dict[str, float]:
     out: dict[str, float] = {k: float(v) for k, v in summary["outcomes"].items()}
     out["head48"] = float(int(summary["chain_head"][:12], 16))
     return out
+
+
+def traffic_outcomes(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """The batch worlds registry's run function (`ottochain_traffic`): `params` is a traffic
+    scenario as `load_traffic(path).model_dump(mode="json")` gives it; the run's folder (its
+    checkpoint store) is temporary, only the numeric outcomes come back."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="traffic-") as tmp:
+        return traffic_task({"scenario": params, "out": tmp}, seed)
