@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.orchestration_nested
 	$(PY) -m benchmarks.tournament_trading
 	$(PY) -m benchmarks.tournament_ipd
+	$(PY) -m benchmarks.ottochain_traffic
 
 clean:
 	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png
