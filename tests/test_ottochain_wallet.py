@@ -107,3 +107,33 @@ def _no_tty(real_open):
         return real_open(path, *args, **kwargs)
 
     return fake
+
+
+def test_libsecp256k1_signatures_are_byte_identical_to_openssl_and_verify_in_both_forms():
+    """`sign` runs on coincurve; its DER bytes equal OpenSSL's deterministic ECDSA (raw s, not
+    normalised to low-S), and `verify` accepts a signature and its low/high-S twin, as OpenSSL
+    does, and refuses a wrong message or key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    from simulator.ottochain.wallet import ORDER, canonical
+
+    forms = set()
+    for i in range(60):
+        w = Wallet.from_seed_bytes(f"key-{i}".encode())
+        msg = {"kind": "event", "fiberId": f"f-{i}", "payload": {"n": i, "s": "x" * (i % 5)}}
+        proof = w.sign(msg)
+        openssl = w.key.sign(canonical(msg), ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        assert proof["signature"] == openssl.hex()
+        r, s = decode_dss_signature(openssl)
+        forms.add(s > ORDER // 2)
+        twin = {"id": proof["id"], "signature": encode_dss_signature(r, ORDER - s).hex()}
+        w.key.public_key().verify(bytes.fromhex(twin["signature"]), canonical(msg), ec.ECDSA(hashes.SHA256()))
+        assert verify(proof, msg) == verify(twin, msg) == w.address
+        assert verify(twin, {**msg, "fiberId": "other"}) is None
+        stranger = Wallet.from_seed_bytes(b"x").public_hex
+        assert verify({"id": stranger, "signature": proof["signature"]}, msg) is None
+    assert forms == {True, False}  # both high-S and low-S signatures were exercised
+    assert verify({"id": "zz", "signature": "00"}, {}) is None
+    assert verify({"id": proof["id"], "signature": "3006020101020101"}, msg) is None
