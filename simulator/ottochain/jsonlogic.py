@@ -285,7 +285,13 @@ class Evaluator:
             raise JsonLogicError(f"variable {key!r} is an SDK extension", "var", self.where)
         node = data
         if isinstance(ctx, dict) and isinstance(data, dict):
-            node = {**data, **ctx}
+            head, _, rest = key.partition(".")  # as in {**data, **ctx}, without building it
+            node = ctx[head] if head in ctx else data.get(head)
+            if node is None:
+                return default
+            if not rest:
+                return node
+            key = rest
         elif isinstance(ctx, list) and isinstance(data, list):
             node = data + ctx
         elif ctx is not None and not isinstance(ctx, str | int | float | bool):
