@@ -38,6 +38,8 @@ NEGATIVE = {"reject", "dispute"}  # events that count as a violation of the send
 
 
 class TrafficWorld(OttoWorld):
+    sleeping = True  # agents with nothing pending sleep instead of polling (same record)
+
     def __init__(
         self,
         cfg: TrafficScenario,
@@ -340,7 +342,7 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
             and all(f in answered for f in state["invites"])
             and all(f in finished for f in state["fibers"])
         )
-        if idle:
+        if idle and sim.sleeping:
             yield from sim.sleep(ctx, poll)
         else:
             yield ctx.wait(float(rng.exponential(poll)))
