@@ -143,8 +143,12 @@ class Wallet:
         digest = hashlib.sha256(data).digest()
         r, low = decode_dss_signature(self._signer.sign(digest, hasher=None))
         k = rfc6979_nonce(self._secret, digest)
-        s = pow(k, -1, ORDER) * (int.from_bytes(digest, "big") + r * self._secret) % ORDER
-        if s not in (low, ORDER - low):  # cannot happen: the same k gives the same r
+        zrd = (int.from_bytes(digest, "big") + r * self._secret) % ORDER  # s = zrd / k
+        if low * k % ORDER == zrd:
+            s = low
+        elif (ORDER - low) * k % ORDER == zrd:
+            s = ORDER - low
+        else:  # cannot happen: the same k gives the same r
             raise AssertionError("libsecp256k1 and RFC 6979 disagree on the nonce")
         return {"id": self.public_hex, "signature": encode_dss_signature(r, s).hex()}
 
@@ -192,9 +196,14 @@ def _fast_verify(key: bytes, signature: bytes, data: bytes) -> bool:
         r, s = decode_dss_signature(signature)
         if s > ORDER // 2:
             signature = encode_dss_signature(r, ORDER - s)
-        return coincurve.PublicKey(key).verify(signature, data)
+        return _public_key(key).verify(signature, data)
     except (ValueError, TypeError):
         return False
+
+
+@lru_cache(maxsize=65536)
+def _public_key(key: bytes) -> coincurve.PublicKey:
+    return coincurve.PublicKey(key)
 
 
 # -- the encrypted store ------------------------------------------------------------------------
