@@ -353,7 +353,7 @@ class Evaluator:
                 return self._let(raw, data, ctx)
             if op in CALLBACK_OPS:
                 return self._callback(op, raw, data, ctx)
-            args = [self.eval(a, data, ctx) for a in raw]
+            args = [self.eval(a, data, ctx) if isinstance(a, dict | list) else a for a in raw]
             if op == "missing":
                 return _missing(self, args, data)
             if op == "missing_some":

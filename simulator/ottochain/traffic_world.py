@@ -561,7 +561,8 @@ def _initiate(
     vouched = trusted_within(sim.graph, ctx.id, 1)
     near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
     pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]
-    picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / sum(pw) for x in pw])
+    total_w = sum(pw)
+    picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / total_w for x in pw])
     party_ids = [ctx.id] + [pool[int(i)] for i in picks]
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
