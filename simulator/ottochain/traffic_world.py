@@ -7,10 +7,9 @@ outbox of requests not yet accepted, and retry them after min(1000*2^failures, 6
 with a circuit breaker that stops all sending while open.
 
 Agents poll at exponential intervals (a Poisson process per agent). A poll that could only
-look costs SimPy steps and changes nothing: the agent has sent everything in its outbox and
-no answer or receipt has come back, has no invitation, proposal or live fiber to act on, and
-may not start one. Such an agent sleeps instead (`TrafficWorld.sleep`); an event from or for
-it, its message's receipt and a new fiber it is party to wake it. On waking it draws the poll times it skipped from its
+look, because the agent has nothing in flight and nothing pending, costs a SimPy step and
+changes nothing; so an agent with nothing pending sleeps instead (`TrafficWorld.sleep`),
+and any event that touches it wakes it. On waking it draws the poll times it skipped from its
 own stream, exactly as its polling would have, and resumes at the first poll after the wake:
 the same polls see the same world, so the record and its chain head are unchanged, with a
 small fraction of the SimPy steps. A skipped poll that would have seen a stalled metagraph
@@ -188,7 +187,6 @@ class TrafficWorld(OttoWorld):
     def _apply(self, world: World, event: Event) -> None:
         tx = world.entities["metagraph"]["inflight"][event.payload["tx"]]
         super()._apply(world, event)
-        self.wake(tx["id"].rsplit("-", 1)[0])  # its receipt is out
         mg = world.entities["metagraph"]
         if event.payload["result"] == "accepted":
             for addr in tx["message"].get("parties", ()):
@@ -333,22 +331,16 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
     attested = member.get("attested", False)
     state = sim.world.entities[ctx.id]
     while ctx.now < cfg.episode:
-        receipts_now = sim.world.entities["metagraph"]["receipts"]
-        responses_now = sim.world.entities["bridge"]["responses"]
-        idle = (  # the next poll could only look: all sent, nothing answered, to answer or to start
-            all(
-                item["sent"] and txid not in receipts_now and f"{txid}#{item['attempt']}" not in responses_now
-                for txid, item in outbox.items()
-            )
-            and all(txid not in receipts_now for txid in waiting.values())
+        idle = (  # the next poll could only look: nothing in flight, nothing pending
+            not outbox
+            and not waiting
             and not proposals
+            and not completions
+            and ident_ready
             and (initiated >= cfg.fibers_per_agent or ctx.now >= initiate_until)
+            and len(state["vouches"]) <= len(recorded_vouches)
             and all(f in answered for f in state["invites"])
-            and all(f in finished or f in waiting for f in state["fibers"])
-            and (
-                ident in waiting
-                or (ident_ready and not completions and len(state["vouches"]) <= len(recorded_vouches))
-            )
+            and all(f in finished for f in state["fibers"])
         )
         if idle and sim.sleeping:
             yield from sim.sleep(ctx, poll)
