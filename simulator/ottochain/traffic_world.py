@@ -65,6 +65,7 @@ class TrafficWorld(OttoWorld):
         self._script_tx: dict[str, str] = {}
         self._sleepers: dict[str, tuple[Any, ActorContext, float, float]] = {}
         self._seal_times: list[float] = []
+        self._acceptable: dict[str, list[str]] = {}
         super().__init__(cfg.episode_scenario(seed), sinks)
         for etype, reducer in list(self.world.reducers.items()):
             self.world.reducers[etype] = self._waking(reducer)
@@ -109,6 +110,15 @@ class TrafficWorld(OttoWorld):
             yield ctx.wait(interval)
             if not in_stall(self.cfg.bridge, ctx.now):
                 ctx.emit("seal", "metagraph")
+
+    def acceptable_to(self, aid: str) -> list[str]:
+        """The other members `aid` would deal with (`identity.acceptable`); reputation and
+        traits are fixed within a generation, so each agent's answer is computed once."""
+        if aid not in self._acceptable:
+            others = [a for a in sorted(self.members) if a != aid]
+            tolerance = self.members[aid]["traits"]["risk_tolerance"]
+            self._acceptable[aid] = acceptable(self.reputation, others, tolerance)
+        return self._acceptable[aid]
 
     def _seal(self, world: World, event: Event) -> list[Event]:
         self._seal_times.append(world.now)
@@ -517,15 +527,13 @@ def _answer(sim: TrafficWorld, ctx: ActorContext, invites: dict[str, Any], answe
     """Co-sign or refuse each invitation; a risk-averse agent also refuses an initiator whose
     reputation it would avoid."""
     me = sim.address_of[ctx.id]
-    traits = sim.members[ctx.id]["traits"]
     for fid in sorted(invites):
         if fid in answered:
             continue
         answered.add(fid)
         inv = invites[fid]
         sim.reputation_queries += 1
-        others = [a for a in sorted(sim.members) if a != ctx.id]
-        trusted = inv["from"] in acceptable(sim.reputation, others, traits["risk_tolerance"])
+        trusted = inv["from"] in sim.acceptable_to(ctx.id)
         role = inv["parties"].index(me)
         agree = trusted and sim.types[inv["type"]].cosign(role, inv, sim.traits[ctx.id], ctx.rng)
         proofs = [sim.wallets[ctx.id].sign(m) for m in inv["messages"]] if agree else None
@@ -555,7 +563,7 @@ def _initiate(
     ftype = sim.types[name]
     others = [a for a in sorted(sim.members) if a != ctx.id]
     sim.reputation_queries += 1
-    pool = acceptable(sim.reputation, others, traits["risk_tolerance"])
+    pool = sim.acceptable_to(ctx.id)
     if len(pool) < ftype.counterparties:
         pool = others
     vouched = trusted_within(sim.graph, ctx.id, 1)
