@@ -42,7 +42,7 @@ def checkpoints(db: Path) -> int:
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
-    gens = "10"
+    gens = "30"  # enough that a kill up to 0.2 s late still lands mid-run (a generation takes ~30 ms)
     full = cli("--out", str(tmp_path / "full"), "--generations", gens)
     assert full.wait(timeout=600) == 0, full.stderr.read()
     # kill a second run at a random point: after 1..3 generation checkpoints, mid-generation
@@ -51,7 +51,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
     db = tmp_path / "crash" / "traffic.sqlite"
     deadline = time.time() + 600
     while checkpoints(db) < kill_after and run.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     time.sleep(random.Random().uniform(0.0, 0.2))  # somewhere inside the next generation
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=60)
