@@ -175,9 +175,10 @@ def openssl_verify(proof: dict[str, str], message: Any) -> str | None:
     """`verify` through OpenSSL alone (the reference)."""
     try:
         key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
+        data = canonical(message)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return dag_address(proof["id"]) if _openssl_verify(key, signature, canonical(message)) else None
+    return dag_address(proof["id"]) if _openssl_verify(key, signature, data) else None
 
 
 def _openssl_verify(key: bytes, signature: bytes, data: bytes) -> bool:
@@ -191,7 +192,10 @@ def _openssl_verify(key: bytes, signature: bytes, data: bytes) -> bool:
 
 def _fast_verify(key: bytes, signature: bytes, data: bytes) -> bool:
     """libsecp256k1's check, after turning a high-S signature into its low-S twin (OpenSSL
-    accepts both forms, libsecp256k1 only the low one)."""
+    accepts both forms, libsecp256k1 only the low one). Only the point encodings OpenSSL
+    reads (compressed, uncompressed): libsecp256k1 also reads the hybrid 06/07 form."""
+    if key[:1] not in (b"\x02", b"\x03", b"\x04"):
+        return False
     try:
         r, s = decode_dss_signature(signature)
         if s > ORDER // 2:
