@@ -69,7 +69,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
 
 
 def test_metrics_endpoint_scraped_during_a_run(tmp_path):
-    run = cli("--out", str(tmp_path / "m"), "--generations", "6", "--metrics-port", "0")
+    # 20 generations: ~5 s of run after the endpoint is announced, so the two scrapes below land
+    # while it goes even on a loaded machine (6 generations left ~1.5 s)
+    run = cli("--out", str(tmp_path / "m"), "--generations", "20", "--metrics-port", "0")
     try:
         line = run.stderr.readline()
         assert "127.0.0.1:" in line, line
@@ -89,7 +91,7 @@ def test_metrics_endpoint_scraped_during_a_run(tmp_path):
     population = families[PREFIX + "population_size"].samples[0].value
     assert population == 6
     final = {f.name: f for f in text_string_to_metric_families((tmp_path / "m" / "metrics.prom").read_text())}
-    assert final[PREFIX + "generation"].samples[0].value == 6
+    assert final[PREFIX + "generation"].samples[0].value == 20
     assert sum(s.value for s in final[PREFIX + "fibers_initiated"].samples) > 0
 
 
