@@ -19,7 +19,9 @@ class Channel:
     events in flight separately.
 
     - fixed: no draw; exponential: mean `scale`; uniform: [0, scale);
-    - normal: |N(0, scale)|; lognormal: exp(N(0, scale)) - 1, a heavy right tail.
+    - normal: |N(0, scale)|; lognormal: |exp(N(0, scale)) - 1|, a heavy right tail.
+
+    Every draw is >= 0, so a delay never schedules an event in the past.
     """
 
     base: float = 0.0
@@ -42,7 +44,7 @@ class Channel:
             return delay + rng.random() * self.scale
         if self.dist == "normal":
             return delay + abs(rng.normal(0.0, self.scale))
-        return delay + float(np.expm1(rng.normal(0.0, self.scale)))
+        return delay + abs(float(np.expm1(rng.normal(0.0, self.scale))))
 
 
 class LatencyModel:
