@@ -121,6 +121,9 @@ class InfraScenario(Strict):
     latency: LatencySpec = LatencySpec()
     services: list[ServiceSpec] = Field(min_length=1)
     citizens: list[CitizenSpec] = []
+    citizen_model: Literal["auto", "individual", "population"] = "auto"
+    """How citizens' requests are drawn (the same process either way): `individual`, one
+    process per citizen; `population`, one per group; `auto`, population from 1,000 citizens."""
     agencies: list[AgencySpec] = []
     policy: PolicySpec | None = None
     stressors: list[FloodSpec] = []
