@@ -87,7 +87,7 @@ def warned_town(model: str, until: float = 40.0, step: float = 2.0) -> dict:
 def test_demand_follows_panic_from_the_instant_of_the_warning(model):
     """Expected requests = the integral of the documented rate, panic rising at t=10 (above
     the surge threshold) and decaying. A rate frozen until each citizen's next request (the
-    previous model) falls short by ~70 requests here, over 10 standard errors."""
+    previous model) gives 436 requests here against 602 expected, 30 standard errors short."""
     n, d, step, k, T = 300, 0.03, 2.0, 0.1, 40.0
 
     def rate(t: float) -> float:
