@@ -231,3 +231,46 @@ def test_population_runs_are_deterministic_and_replay(tmp_path):
     assert validate_run(tmp_path / "a")["valid"]
     other = run_scenario(s.model_copy(update={"citizen_model": "individual"}), tmp_path / "c", quiet=True)
     assert other["chain_head"] != a["chain_head"]
+
+
+def test_a_reducer_wakes_a_sleeping_actor_at_once_and_only_a_sleeping_one():
+    """The kernel's part: `ctx.sleep` is cut short by `World.wake` (after the waking event);
+    a plain `ctx.wait` is not."""
+    from simulator.engine import Event, Woken, World
+
+    w = World(seed=1)
+    w.register("sleeper", "agent", {})
+    w.register("waiter", "agent", {})
+    w.register("alarm", "agent", {})
+    seen: list[tuple[str, float, str]] = []
+
+    def sleeper(ctx):
+        try:
+            yield ctx.sleep(100.0)
+            seen.append(("sleeper", ctx.now, "slept"))
+        except Woken:
+            seen.append(("sleeper", ctx.now, "woken"))
+
+    def waiter(ctx):
+        yield ctx.wait(10.0)
+        seen.append(("waiter", ctx.now, "waited"))
+
+    def alarm(ctx):
+        yield ctx.wait(3.0)
+        ctx.emit("ring", "sleeper")
+        ctx.emit("ring", "waiter")
+
+    def ring(world, ev: Event) -> None:
+        seen.append(("ring", world.now, ev.target))
+        world.wake(ev.target)
+
+    w.on("ring", ring)
+    for name, behaviour in (("sleeper", sleeper), ("waiter", waiter), ("alarm", alarm)):
+        w.spawn(name, behaviour)
+    w.run()
+    assert seen == [
+        ("ring", 3.0, "sleeper"),
+        ("sleeper", 3.0, "woken"),
+        ("ring", 3.0, "waiter"),
+        ("waiter", 10.0, "waited"),
+    ]

@@ -25,10 +25,10 @@ from .recording import SCALARS, HashChain, RecordLayout, Sink
 from .rng import RngStreams
 
 Reducer = Callable[["World", Event], Iterable[Event] | None]
+Behaviour = Callable[["ActorContext"], Generator[Any, Any, Any]]
 
 Woken = simpy.Interrupt
 """Raised at an actor's `yield ctx.sleep(d)` when a reducer wakes it (`World.wake`)."""
-Behaviour = Callable[["ActorContext"], Generator[Any, Any, Any]]
 
 
 class _Delivery:

@@ -19,7 +19,7 @@ from .scenario import AgencySpec, CitizenSpec, PolicySpec
 #     p(t) = p(t0) x exp(-panic_decay x (t - t0)) between the events that raise it,
 # and a rejection or a flood warning raises p by `panic_step` (up to `panic_max`) at once.
 # Between jumps the rate can only fall (or, with a surge below 1, rise back to at most
-# demand x (1 + threshold)), so `rate_bound` dominates it until the next jump. Both models
+# demand x (1 + threshold)), so `bound_factor` dominates it until the next jump. Both models
 # draw candidates against that bound, keep a candidate with probability rate / bound
 # (thinning: exact for the decay), and redraw at every jump (a reducer wakes the actor;
 # the exponential is memoryless, so redrawing is exact).
