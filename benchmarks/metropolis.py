@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,9 +27,11 @@ import json, resource, sys, time
 from simulator.cli import main
 start = time.perf_counter()
 code = main(sys.argv[1:])
+self = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({
     "code": code,
     "seconds": time.perf_counter() - start,
+    "cpu_seconds": self.ru_utime + self.ru_stime,
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
 }))
@@ -66,15 +69,19 @@ def main() -> None:
         )
         print(
             f"  run:    {run['seconds']:.1f} s in the command ({wall:.1f} s with interpreter start), "
-            f"{o['events'] / run['seconds']:,.0f} events/s, peak RSS {run['peak_mb']:.0f} MB "
-            f"(recorder process {run['children_mb']:.0f} MB)"
+            f"{o['events'] / run['seconds']:,.0f} events/s ({run['cpu_seconds']:.1f} CPU s in the main "
+            f"process), peak RSS {run['peak_mb']:.0f} MB (recorder process {run['children_mb']:.0f} MB); "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(
             f"  outcome: {o['services_failed']} services failed, {o['cascade_failures']} cascade failures, "
             f"unmet demand {o['unmet_share']:.1%}, first failure at t={o['first_failure_at']}"
         )
         report = measured(["report", str(out), "--quiet"])
-        print(f"  report: {report['seconds']:.1f} s, peak RSS {report['peak_mb']:.0f} MB (target < 1 GB)")
+        print(
+            f"  report: {report['seconds']:.1f} s ({report['cpu_seconds']:.1f} CPU s), "
+            f"peak RSS {report['peak_mb']:.0f} MB (target < 1 GB)"
+        )
 
 
 if __name__ == "__main__":
