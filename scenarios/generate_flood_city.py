@@ -216,7 +216,7 @@ def city(
         ),
         "seed": 7,
         "until": until,
-        "recording": {"mode": "changed", "snapshot_every": 10000, "trace": False, "background": True},
+        "recording": {"mode": "changed", "snapshot_every": 10000, "trace": False, "background": False},
         "latency": {
             "default": {"base": 0.0},
             "channels": [
