@@ -148,7 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins() -> list[Callable]:
     """Commands contributed by other parts (report, batch, finance), when present."""
     found = []
-    for module in ("simulator.analysis.cli", "simulator.batch.cli", "simulator.finance.cli"):
+    for module in (
+        "simulator.analysis.cli",
+        "simulator.batch.cli",
+        "simulator.finance.cli",
+        "simulator.ottochain.cli",
+    ):
         try:
             mod = __import__(module, fromlist=["register_cli"])
         except ModuleNotFoundError as exc:
