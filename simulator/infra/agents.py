@@ -157,7 +157,9 @@ def citizen_group(ctx: ActorContext):
             member = tree_pick(tree, size, u - base)
             bound = tree[size + member]
             p = panic_now(entities[members[member]], ctx.now, decay)
-            # tighten the member's bound to what it can still reach, then thin
+            # tighten the member's bound to what it can still reach, then thin. The one write
+            # an actor makes: the tree is the sampler's bookkeeping (bounds, never recorded);
+            # the model's state, each member's panic, is changed by reducers only.
             tree_set(tree, size, member, demand * (bound_factor(p, threshold, surge) - floor))
             if rng.random() * bound >= demand * (rate_factor(p, threshold, surge) - floor):
                 continue
