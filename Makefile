@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.batch_speedup --scenario scenarios/flood_town.yaml
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
+	$(PY) -m benchmarks.orchestration_nested
 
 clean:
 	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png

@@ -51,7 +51,9 @@ class PhaseExecutor:
         *,
         resume_time: float = 0.0,
         stop_after: int | None = None,
+        team: Any = None,
     ) -> None:
+        """`team`: an opt-in `simulator.orchestration.phases.PhaseTeam` reviewing each phase."""
         self.ctx = ctx
         self.market = ctx.market
         self.config = ctx.config
@@ -59,6 +61,7 @@ class PhaseExecutor:
         self.on_checkpoint = on_checkpoint
         self.resume_time = resume_time
         self.stop_after = stop_after
+        self.team = team
         self.taken = 0
         self._seq = 0  # requests made in the current phase (request ids: cycle.phase.n)
         ex = ctx.config.services.exchange
@@ -86,6 +89,8 @@ class PhaseExecutor:
                 yield actor.wait(slot - actor.now)
             self._seq = 0
             result = yield from self.handlers[phase](actor, cycle)
+            if self.team is not None:
+                result = yield from self.team.review(PHASES[phase], cycle, result)
             actor.emit("phase.complete", TRADER, {"cycle": cycle, "phase": phase, "result": result})
             yield from self._until(
                 actor, lambda c=cycle, p=phase: (actor.me["cycle"], actor.me["phase"]) != (c, p)
