@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
 	$(PY) -m benchmarks.orchestration_nested
+	$(PY) -m benchmarks.tournament_trading
+	$(PY) -m benchmarks.tournament_ipd
 
 clean:
 	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png

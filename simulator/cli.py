@@ -158,6 +158,7 @@ def _plugins() -> list[Callable]:
         "simulator.batch.cli",
         "simulator.finance.cli",
         "simulator.ottochain.cli",
+        "simulator.tournament.cli",
         "simulator.orchestration.cli",
     ):
         try:

@@ -9,12 +9,13 @@ PROPORTIONS = ("cascade", "collapse")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..infra.replicate import run_outcomes
-    from ..infra.scenario import load_scenario
     from ..scenario import ScenarioError
     from . import load_grid, parse_grid, replications, summarise, sweep, write_csv, write_json
+    from .worlds import get_world
 
-    scenario = load_scenario(args.scenario)
+    world = get_world("infra")
+    run_outcomes = world.run_fn()
+    scenario = world.loader()(args.scenario)
     base = scenario.model_dump(mode="json")
     seed = scenario.seed if args.seed is None else args.seed
     try:
