@@ -67,3 +67,8 @@ register_world(
     "finance", "simulator.tournament.trading:finance_outcomes", "simulator.finance.config:load_config"
 )
 register_world("ipd", "simulator.tournament.games:ipd_match")
+register_world(
+    "ottochain_traffic",
+    "simulator.ottochain.traffic:traffic_outcomes",
+    "simulator.ottochain.traffic_config:load_traffic",
+)

@@ -187,16 +187,18 @@ class Store:
         return True
 
     def wallets(self) -> list[Wallet]:
-        out = []
-        for e in self.entries:
-            try:
-                secret = AESGCM(self.key).decrypt(
-                    base64.b64decode(e["nonce"]), base64.b64decode(e["encryptedKey"]), e["address"].encode()
-                )
-            except InvalidTag:
-                raise WalletError(f"{self.path}: wallet {e['id']} fails authentication (tampered?)") from None
-            out.append(Wallet.from_secret(int.from_bytes(secret, "big")))
-        return out
+        return [self.wallet_at(i) for i in range(len(self.entries))]
+
+    def wallet_at(self, index: int) -> Wallet:
+        """The wallet of entry `index`, decrypted."""
+        e = self.entries[index]
+        try:
+            secret = AESGCM(self.key).decrypt(
+                base64.b64decode(e["nonce"]), base64.b64decode(e["encryptedKey"]), e["address"].encode()
+            )
+        except InvalidTag:
+            raise WalletError(f"{self.path}: wallet {e['id']} fails authentication (tampered?)") from None
+        return Wallet.from_secret(int.from_bytes(secret, "big"))
 
     def save(self) -> None:
         nonce = os.urandom(12)
