@@ -228,3 +228,40 @@ def test_agents_own_wallets_from_the_encrypted_store(tmp_path, monkeypatch):
     assert t.row["completed"] > 0
     with pytest.raises(WalletError, match="holds 9 wallets"):
         t.step()  # a second newborn needs a 10th wallet
+
+
+@pytest.mark.parametrize(
+    "bridge", [{"stall_fraction": 0.3, "outage_period": 100}, {"timeout_rate": 0.3}, {"outage_fraction": 0.6}]
+)
+def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch, tmp_path, bridge):
+    """An agent with nothing pending sleeps until an event touches it, then resumes at the poll
+    its polling would have reached: byte-identical CSV and chain head to agents that poll every
+    time (held polls of a stalled metagraph included), with far fewer waits."""
+    from simulator.engine.world import ActorContext
+    from simulator.ottochain.traffic_world import TrafficWorld
+
+    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge)
+    real_wait, real_sleep = ActorContext.wait, TrafficWorld.sleep
+    rows, waits, sleeps = {}, {}, {}
+    for sleeping in (True, False):
+        monkeypatch.setattr(TrafficWorld, "sleeping", sleeping)
+        calls, slept = [], []
+
+        def wait(ctx, duration, calls=calls):
+            calls.append(duration)
+            return real_wait(ctx, duration)
+
+        def sleep(world, ctx, poll, slept=slept):
+            slept.append(ctx.id)
+            return real_sleep(world, ctx, poll)
+
+        monkeypatch.setattr(ActorContext, "wait", wait)
+        monkeypatch.setattr(TrafficWorld, "sleep", sleep)
+        traffic = Traffic(cfg)
+        traffic.genesis()
+        rows[sleeping] = [traffic.step() for _ in range(cfg.generations)]
+        waits[sleeping], sleeps[sleeping] = len(calls), len(slept)
+    assert rows[True] == rows[False]  # every column, the episode's chain head among them
+    assert rows[True][0]["episode_head"] and (rows[True][0]["held_polls"] > 0) == ("stall_fraction" in bridge)
+    assert sleeps[True] > 0 and sleeps[False] == 0
+    assert waits[True] < waits[False]

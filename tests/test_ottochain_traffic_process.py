@@ -42,7 +42,7 @@ def checkpoints(db: Path) -> int:
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
-    gens = "10"
+    gens = "30"  # enough that a kill up to 0.2 s late still lands mid-run (a generation takes ~30 ms)
     full = cli("--out", str(tmp_path / "full"), "--generations", gens)
     assert full.wait(timeout=600) == 0, full.stderr.read()
     # kill a second run at a random point: after 1..3 generation checkpoints, mid-generation
@@ -51,7 +51,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
     db = tmp_path / "crash" / "traffic.sqlite"
     deadline = time.time() + 600
     while checkpoints(db) < kill_after and run.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     time.sleep(random.Random().uniform(0.0, 0.2))  # somewhere inside the next generation
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=60)
@@ -69,7 +69,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_chain_head(tmp_path):
 
 
 def test_metrics_endpoint_scraped_during_a_run(tmp_path):
-    run = cli("--out", str(tmp_path / "m"), "--generations", "6", "--metrics-port", "0")
+    # 20 generations: ~5 s of run after the endpoint is announced, so the two scrapes below land
+    # while it goes even on a loaded machine (6 generations left ~1.5 s)
+    run = cli("--out", str(tmp_path / "m"), "--generations", "20", "--metrics-port", "0")
     try:
         line = run.stderr.readline()
         assert "127.0.0.1:" in line, line
@@ -89,7 +91,7 @@ def test_metrics_endpoint_scraped_during_a_run(tmp_path):
     population = families[PREFIX + "population_size"].samples[0].value
     assert population == 6
     final = {f.name: f for f in text_string_to_metric_families((tmp_path / "m" / "metrics.prom").read_text())}
-    assert final[PREFIX + "generation"].samples[0].value == 6
+    assert final[PREFIX + "generation"].samples[0].value == 20
     assert sum(s.value for s in final[PREFIX + "fibers_initiated"].samples) > 0
 
 

@@ -5,11 +5,22 @@ episode runs the fibers, identity steps and the bridge; `facts()` returns what h
 agent, as data. Agents send every signed message through the bridge (`bridge.py`), keep an
 outbox of requests not yet accepted, and retry them after min(1000*2^failures, 60000) ms,
 with a circuit breaker that stops all sending while open.
+
+Agents poll at exponential intervals (a Poisson process per agent). A poll that could only
+look, because the agent has nothing in flight and nothing pending, costs a SimPy step and
+changes nothing; so an agent with nothing pending sleeps instead (`TrafficWorld.sleep`),
+and any event that touches it wakes it. On waking it draws the poll times it skipped from its
+own stream, exactly as its polling would have, and resumes at the first poll after the wake:
+the same polls see the same world, so the record and its chain head are unchanged, with a
+small fraction of the SimPy steps. A skipped poll that would have seen a stalled metagraph
+still counts in `held_polls`.
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -27,6 +38,8 @@ NEGATIVE = {"reject", "dispute"}  # events that count as a violation of the send
 
 
 class TrafficWorld(OttoWorld):
+    sleeping = True  # agents with nothing pending sleep instead of polling (same record)
+
     def __init__(
         self,
         cfg: TrafficScenario,
@@ -50,7 +63,12 @@ class TrafficWorld(OttoWorld):
         self.held_polls = 0
         self.outboxes: dict[str, dict[str, Any]] = {}
         self._script_tx: dict[str, str] = {}
+        self._sleepers: dict[str, tuple[Any, ActorContext, float, float]] = {}
+        self._seal_times: list[float] = []
+        self._acceptable: dict[str, list[str]] = {}
         super().__init__(cfg.episode_scenario(seed), sinks)
+        for etype, reducer in list(self.world.reducers.items()):
+            self.world.reducers[etype] = self._waking(reducer)
 
     def _populate(self) -> None:
         w = self.world
@@ -62,7 +80,7 @@ class TrafficWorld(OttoWorld):
             make_bridge_reducer(self.cfg.bridge, self.scenario.metagraph.snapshot_interval, w.rng("bridge")),
         )
         w.on("forward", forward)
-        w.on("seal", seal)
+        w.on("seal", self._seal)
         w.register("identity", "service", {"attestations": [], "vouches": []})
         w.on("attest", _attest)
         w.on("vouch", _vouch)
@@ -93,6 +111,77 @@ class TrafficWorld(OttoWorld):
             if not in_stall(self.cfg.bridge, ctx.now):
                 ctx.emit("seal", "metagraph")
 
+    def acceptable_to(self, aid: str) -> list[str]:
+        """The other members `aid` would deal with (`identity.acceptable`); reputation and
+        traits are fixed within a generation, so each agent's answer is computed once."""
+        if aid not in self._acceptable:
+            others = [a for a in sorted(self.members) if a != aid]
+            tolerance = self.members[aid]["traits"]["risk_tolerance"]
+            self._acceptable[aid] = acceptable(self.reputation, others, tolerance)
+        return self._acceptable[aid]
+
+    def _seal(self, world: World, event: Event) -> list[Event]:
+        self._seal_times.append(world.now)
+        return seal(world, event)
+
+    # -- sleeping agents ------------------------------------------------------------------------
+    def _waking(self, reducer: Any) -> Any:
+        """The reducer, then a wake-up for a sleeping agent the event is from or for."""
+
+        def apply(world: World, event: Event) -> Any:
+            out = reducer(world, event)
+            if self._sleepers:
+                self.wake(event.target)
+                self.wake(event.source)
+            return out
+
+        return apply
+
+    def wake(self, aid: str) -> None:
+        entry = self._sleepers.pop(aid, None)
+        if entry is not None:
+            entry[0].succeed()
+
+    def sleep(self, ctx: ActorContext, poll: float) -> Generator[Any, Any, None]:
+        """Wait for a wake-up, then until the first of the agent's poll times after it (drawn
+        from its stream as its polls would have drawn them)."""
+        start = ctx.now
+        wake = self.world.env.event()
+        self._sleepers[ctx.id] = (wake, ctx, start, poll)
+        yield wake
+        t, now = start, ctx.now
+        while True:
+            nxt = t + float(ctx.rng.exponential(poll))
+            if nxt > now:
+                break
+            t = nxt
+            self._skipped_poll(t)
+        delay = nxt - now
+        while now + delay < nxt:  # land exactly on the poll time a poll would have reached
+            delay = math.nextafter(delay, math.inf)
+        while now + delay > nxt:
+            delay = math.nextafter(delay, -math.inf)
+        yield ctx.wait(delay)
+
+    def _skipped_poll(self, t: float) -> None:
+        """A poll skipped while asleep would have looked at the metagraph's health at `t`."""
+        if self.cfg.bridge.stall_fraction <= 0:
+            return
+        i = bisect.bisect_left(self._seal_times, t)
+        sealed = {"ordinal": 0, "sealed_at": self._seal_times[i - 1] if i else 0.0}
+        if not health(sealed, t, self.scenario.metagraph.snapshot_interval)["producing"]:
+            self.held_polls += 1
+
+    def _finish_sleepers(self) -> None:
+        """The polls the still sleeping agents skipped up to the episode's end."""
+        sleepers, self._sleepers = self._sleepers, {}
+        if self.cfg.bridge.stall_fraction <= 0:
+            return
+        for aid in sorted(sleepers):
+            _, ctx, t, poll = sleepers[aid]
+            while (t := t + float(ctx.rng.exponential(poll))) < self.cfg.episode:
+                self._skipped_poll(t)
+
     def send(self, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
         """Queue a signed message in the agent's outbox; the agent's loop sends it via the bridge."""
         count = self.tx_counter[ctx.id] = self.tx_counter.get(ctx.id, 0) + 1
@@ -110,6 +199,8 @@ class TrafficWorld(OttoWorld):
         super()._apply(world, event)
         mg = world.entities["metagraph"]
         if event.payload["result"] == "accepted":
+            for addr in tx["message"].get("parties", ()):
+                self.wake(self.agent_of.get(addr, ""))
             applied = mg.setdefault("applied", {})
             applied[tx["id"]] = applied.get(tx["id"], 0) + 1
             msg = tx["message"]
@@ -120,6 +211,7 @@ class TrafficWorld(OttoWorld):
     # -- after the run ------------------------------------------------------------------------
     def facts(self) -> dict[str, Any]:
         """Per agent: fibers, completed, types, counterparties, earnings, identity counts."""
+        self._finish_sleepers()
         w = self.world
         per = {
             a: {
@@ -247,8 +339,23 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
     ident_ready = False  # active and attested: the identity needs a look only for new work
     finished: set[str] = set()  # fibers seen in a final state
     attested = member.get("attested", False)
+    state = sim.world.entities[ctx.id]
     while ctx.now < cfg.episode:
-        yield ctx.wait(float(rng.exponential(poll)))
+        idle = (  # the next poll could only look: nothing in flight, nothing pending
+            not outbox
+            and not waiting
+            and not proposals
+            and not completions
+            and ident_ready
+            and (initiated >= cfg.fibers_per_agent or ctx.now >= initiate_until)
+            and len(state["vouches"]) <= len(recorded_vouches)
+            and all(f in answered for f in state["invites"])
+            and all(f in finished for f in state["fibers"])
+        )
+        if idle and sim.sleeping:
+            yield from sim.sleep(ctx, poll)
+        else:
+            yield ctx.wait(float(rng.exponential(poll)))
         obs = yield ctx.observe(["metagraph", "bridge", ctx.id])
         receipts = obs["metagraph"]["receipts"]
         responses = obs["bridge"]["responses"]
@@ -420,15 +527,13 @@ def _answer(sim: TrafficWorld, ctx: ActorContext, invites: dict[str, Any], answe
     """Co-sign or refuse each invitation; a risk-averse agent also refuses an initiator whose
     reputation it would avoid."""
     me = sim.address_of[ctx.id]
-    traits = sim.members[ctx.id]["traits"]
     for fid in sorted(invites):
         if fid in answered:
             continue
         answered.add(fid)
         inv = invites[fid]
         sim.reputation_queries += 1
-        others = [a for a in sorted(sim.members) if a != ctx.id]
-        trusted = inv["from"] in acceptable(sim.reputation, others, traits["risk_tolerance"])
+        trusted = inv["from"] in sim.acceptable_to(ctx.id)
         role = inv["parties"].index(me)
         agree = trusted and sim.types[inv["type"]].cosign(role, inv, sim.traits[ctx.id], ctx.rng)
         proofs = [sim.wallets[ctx.id].sign(m) for m in inv["messages"]] if agree else None
@@ -458,13 +563,14 @@ def _initiate(
     ftype = sim.types[name]
     others = [a for a in sorted(sim.members) if a != ctx.id]
     sim.reputation_queries += 1
-    pool = acceptable(sim.reputation, others, traits["risk_tolerance"])
+    pool = sim.acceptable_to(ctx.id)
     if len(pool) < ftype.counterparties:
         pool = others
     vouched = trusted_within(sim.graph, ctx.id, 1)
     near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
     pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]
-    picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / sum(pw) for x in pw])
+    total_w = sum(pw)
+    picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / total_w for x in pw])
     party_ids = [ctx.id] + [pool[int(i)] for i in picks]
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
