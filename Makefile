@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.kernel_overhead
 	$(PY) -m benchmarks.flood_city_throughput
 	$(PY) -m benchmarks.simpy_floor
+	$(PY) -m benchmarks.metropolis
 	$(PY) -m benchmarks.batch_speedup --scenario scenarios/flood_town.yaml
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y

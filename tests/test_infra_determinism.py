@@ -105,12 +105,12 @@ def test_output_does_not_depend_on_the_hash_seed(tmp_path):
 
 
 def test_background_recording_of_a_town_is_byte_identical_and_replays(tmp_path):
-    """flood_town records in a second process; without it the bytes and chain are the same,
+    """flood_town recorded in a second process; without it the bytes and chain are the same,
     and replay validation (inline, in memory) agrees with the file the child wrote."""
     from pathlib import Path
 
     town = Path(__file__).resolve().parent.parent / "scenarios" / "flood_town.yaml"
-    bg = run(tmp_path, "bg", town, "--set", "until=60")
+    bg = run(tmp_path, "bg", town, "--set", "until=60", "--set", "recording.background=true")
     inline = run(tmp_path, "inline", town, "--set", "until=60", "--set", "recording.background=false")
     assert (bg / "metrics.csv").read_bytes() == (inline / "metrics.csv").read_bytes()
     summaries = [json.loads((out / "summary.json").read_text()) for out in (bg, inline)]

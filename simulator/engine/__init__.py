@@ -14,7 +14,7 @@ from .recording import (
     records_from_file,
 )
 from .rng import RngStreams, derive_seeds, seed_sequence
-from .world import ActorContext, Observation, World
+from .world import ActorContext, Observation, Woken, World
 
 __all__ = [
     "ActorContext",
@@ -33,6 +33,7 @@ __all__ = [
     "RecorderError",
     "RngStreams",
     "Sink",
+    "Woken",
     "World",
     "chain_of_file",
     "derive_seeds",

@@ -27,6 +27,9 @@ from .rng import RngStreams
 Reducer = Callable[["World", Event], Iterable[Event] | None]
 Behaviour = Callable[["ActorContext"], Generator[Any, Any, Any]]
 
+Woken = simpy.Interrupt
+"""Raised at an actor's `yield ctx.sleep(d)` when a reducer wakes it (`World.wake`)."""
+
 
 class _Delivery:
     """A scheduled intent, queued on SimPy's own heap (so SimPy orders it)."""
@@ -50,7 +53,7 @@ class Observation(dict):
 class ActorContext:
     """An actor's only handle on the world: emit, wait, observe, its own random stream."""
 
-    __slots__ = ("world", "id", "kind", "rng")
+    __slots__ = ("world", "id", "kind", "rng", "process")
 
     def __init__(self, world: World, entity_id: str) -> None:
         self.world = world
@@ -58,6 +61,7 @@ class ActorContext:
         self.kind = world.kinds[entity_id]
         self.rng: np.random.Generator = world.rng(f"actor/{entity_id}")
         """This actor's own named stream (`actor/<id>`), created with the actor."""
+        self.process: simpy.Process | None = None
 
     @property
     def now(self) -> float:
@@ -77,6 +81,13 @@ class ActorContext:
     def wait(self, duration: float) -> simpy.Timeout:
         """Ask for time: `yield ctx.wait(d)`."""
         return self.world.env.timeout(duration)
+
+    def sleep(self, duration: float) -> simpy.Timeout:
+        """Ask for time that a reducer may cut short: `yield ctx.sleep(d)` raises `Woken` at
+        the moment of `World.wake(id)` (after the waking event), or returns after `d`."""
+        timeout = self.world.env.timeout(duration)
+        self.world._sleeping[self.id] = (timeout, self.process)
+        return timeout
 
     def observe(self, ids: Sequence[str], fields: Sequence[str] | None = None) -> simpy.Timeout:
         """`obs = yield ctx.observe(ids)`: a snapshot taken now, delivered after the latency of
@@ -138,6 +149,7 @@ class World:
         self.recorder: Recorder | BackgroundRecorder | None = None
         self._recording = False
         self._stop_at = 0
+        self._sleeping: dict[str, tuple[simpy.Timeout, simpy.Process]] = {}
 
     # -- building -------------------------------------------------------------------------
     def register(self, entity_id: str, kind: str, state: dict[str, Any]) -> None:
@@ -163,7 +175,9 @@ class World:
 
     def spawn(self, entity_id: str, behaviour: Behaviour) -> simpy.Process:
         """Start an actor process: `behaviour(ctx)` is a generator over an ActorContext."""
-        return self.env.process(behaviour(ActorContext(self, entity_id)))
+        ctx = ActorContext(self, entity_id)
+        ctx.process = self.env.process(behaviour(ctx))
+        return ctx.process
 
     # -- reducer side -----------------------------------------------------------------------
     @property
@@ -174,6 +188,14 @@ class World:
         """Mutable state, for reducers only; marks the entity as touched by this event."""
         self._touched.append(entity_id)
         return self.entities[entity_id]
+
+    def wake(self, entity_id: str) -> None:
+        """For reducers: if actor `entity_id` is in a `ctx.sleep`, it resumes now (after this
+        event) with `Woken`; otherwise nothing happens. Used when a state change makes the
+        actor's pending wait wrong (a rate that jumped)."""
+        sleeping = self._sleeping.pop(entity_id, None)
+        if sleeping is not None and sleeping[1].target is sleeping[0]:
+            sleeping[1].interrupt()
 
     def emit(self, event: Event) -> None:
         """Schedule an intent after its requested delay plus its channel's latency."""

@@ -9,10 +9,43 @@ from __future__ import annotations
 
 import math
 
-from ..engine import ActorContext, Event, World
+from ..engine import ActorContext, Event, Woken, World
 from .scenario import AgencySpec, CitizenSpec, PolicySpec
 
 # -- citizens --------------------------------------------------------------------------------
+#
+# A citizen's requests are a Poisson process whose rate follows its panic at every instant:
+#     rate(t) = demand x (1 + p(t)) x (panic_surge if p(t) >= panic_threshold else 1),
+#     p(t) = p(t0) x exp(-panic_decay x (t - t0)) between the events that raise it,
+# and a rejection or a flood warning raises p by `panic_step` (up to `panic_max`) at once.
+# Between jumps the rate can only fall (or, with a surge below 1, rise back to at most
+# demand x (1 + threshold)), so `bound_factor` dominates it until the next jump. Both models
+# draw candidates against that bound, keep a candidate with probability rate / bound
+# (thinning: exact for the decay), and redraw at every jump (a reducer wakes the actor;
+# the exponential is memoryless, so redrawing is exact).
+#
+# - individual: one process per citizen (the reference; small scenarios);
+# - population: one process per group draws the group's next request from the sum of its
+#   members' rates. The sum is split in a part every member has alike, `floor x demand`,
+#   picked uniformly, and each member's excess over it, kept as a bound in a sum tree
+#   (O(log n) update and pick) and thinned against the member's lazily decayed panic.
+
+
+def rate_factor(p: float, threshold: float, surge: float) -> float:
+    """rate / demand at panic `p`."""
+    return (1.0 + p) * (surge if p >= threshold else 1.0)
+
+
+def bound_factor(p: float, threshold: float, surge: float) -> float:
+    """The most rate / demand can be while panic decays from `p` towards 0 (no jump)."""
+    if p < threshold:
+        return 1.0 + p
+    return max((1.0 + p) * surge, 1.0 + threshold)
+
+
+def floor_factor(threshold: float, surge: float) -> float:
+    """The least rate / demand can be, at any panic."""
+    return min(1.0, (1.0 + threshold) * surge)
 
 
 def citizen_state(spec: CitizenSpec) -> dict:
@@ -30,32 +63,140 @@ def citizen_state(spec: CitizenSpec) -> dict:
     }
 
 
-def panic_now(c: dict, now: float) -> float:
+def panic_now(c: dict, now: float, decay: float | None = None) -> float:
     """Panic decays exponentially between the events that raise it."""
-    return c["panic"] * math.exp(-c["panic_decay"] * (now - c["panic_at"]))
+    if not c["panic"]:
+        return 0.0
+    rate = c["panic_decay"] if decay is None else decay
+    return c["panic"] * math.exp(-rate * (now - c["panic_at"]))
 
 
 def citizen(ctx: ActorContext):
-    """Request a service in a Poisson stream whose rate rises with panic."""
+    """Individual model: this citizen's own exact Poisson stream (see the module notes)."""
     me, rng = ctx.me, ctx.rng
     uses, demand, choices = me["uses"], me["demand"], len(me["uses"])
+    threshold, surge = me["panic_threshold"], me["panic_surge"]
     while True:
-        rate = demand
-        if me["panic"]:
-            panic = panic_now(me, ctx.now)
-            rate *= (1.0 + panic) * (me["panic_surge"] if panic >= me["panic_threshold"] else 1.0)
-        yield ctx.wait(rng.exponential(1.0 / rate))
+        calm = not me["panic"]
+        bound = demand if calm else demand * bound_factor(panic_now(me, ctx.now), threshold, surge)
+        try:
+            yield ctx.sleep(rng.exponential(1.0 / bound))
+        except Woken:  # panic jumped: redraw at the new rate
+            continue
+        if not calm:
+            rate = demand * rate_factor(panic_now(me, ctx.now), threshold, surge)
+            if rng.random() * bound >= rate:
+                continue
         ctx.emit("request", uses[int(rng.random() * choices)] if choices > 1 else uses[0])
+
+
+# -- the population model: one process per group ---------------------------------------------
+
+
+def member_state(group: str, index: int) -> dict:
+    """A member of a population group: its panic, lazily decayed (the group holds the rest)."""
+    return {"group": group, "index": index, "panic": 0.0, "panic_at": 0.0, "rejections": 0}
+
+
+def group_state(spec: CitizenSpec, members: list[str]) -> dict:
+    size = 1
+    while size < len(members):
+        size *= 2
+    return {
+        **citizen_state(spec),
+        "members": members,
+        "floor": floor_factor(spec.panic_threshold, spec.panic_surge),
+        "size": size,
+        # a sum tree: leaf `size + i` bounds member i's rate above the floor; node j = 2j + 2j+1
+        "excess": [0.0] * (2 * size),
+    }
+
+
+def tree_set(tree: list[float], size: int, i: int, value: float) -> None:
+    j = size + i
+    tree[j] = value
+    j >>= 1
+    while j:
+        tree[j] = tree[2 * j] + tree[2 * j + 1]
+        j >>= 1
+
+
+def tree_pick(tree: list[float], size: int, u: float) -> int:
+    """The leaf whose cumulative range holds `u` (0 <= u < tree[1])."""
+    j = 1
+    while j < size:
+        j *= 2
+        left = tree[j]
+        if u >= left:
+            u -= left
+            j += 1
+    return j - size
+
+
+def citizen_group(ctx: ActorContext):
+    """Population model: the group's requests, from the sum of its members' current rates."""
+    me, rng, world = ctx.me, ctx.rng, ctx.world
+    members, entities, emit = me["members"], world.entities, world.emit
+    n, uses, demand = len(members), me["uses"], me["demand"]
+    choices = len(uses)
+    threshold, surge, decay = me["panic_threshold"], me["panic_surge"], me["panic_decay"]
+    tree, size, floor = me["excess"], me["size"], me["floor"]
+    base = n * demand * floor
+    pairs = n * choices
+    while True:
+        total = base + tree[1]
+        try:
+            yield ctx.sleep(rng.exponential(1.0 / total))
+        except Woken:  # a member's panic jumped: redraw at the new sum
+            continue
+        u = rng.random() * total
+        if u < base:  # the part every member has alike: a uniform member and service
+            k = min(int(u / base * pairs), pairs - 1)
+            member, service = divmod(k, choices)
+        else:
+            member = tree_pick(tree, size, u - base)
+            bound = tree[size + member]
+            p = panic_now(entities[members[member]], ctx.now, decay)
+            # tighten the member's bound to what it can still reach, then thin. The one write
+            # an actor makes: the tree is the sampler's bookkeeping (bounds, never recorded);
+            # the model's state, each member's panic, is changed by reducers only.
+            tree_set(tree, size, member, demand * (bound_factor(p, threshold, surge) - floor))
+            if rng.random() * bound >= demand * (rate_factor(p, threshold, surge) - floor):
+                continue
+            service = int(rng.random() * choices)
+        emit(Event("request", members[member], uses[service]))
 
 
 def on_panic(w: World, ev: Event) -> None:
     """`request_rejected` or `flood_warning`: the citizen's panic rises by one step, up to its
-    ceiling (panic saturates; without a ceiling rejections and demand feed each other forever)."""
+    ceiling (panic saturates; without a ceiling rejections and demand feed each other forever),
+    and its rate jumps: the process drawing its requests is woken to redraw."""
     c = w.entity(ev.target)
-    c["panic"] = min(panic_now(c, w.now) + c["panic_step"], c["panic_max"])
+    group = c.get("group")
+    spec = c if group is None else w.entities[group]
+    p = min(panic_now(c, w.now, spec["panic_decay"]) + spec["panic_step"], spec["panic_max"])
+    c["panic"] = p
     c["panic_at"] = w.now
     if ev.type == "request_rejected":
         c["rejections"] += 1
+    if group is None:
+        w.wake(ev.target)
+    else:
+        threshold, surge = spec["panic_threshold"], spec["panic_surge"]
+        excess = spec["demand"] * (bound_factor(p, threshold, surge) - spec["floor"])
+        tree_set(spec["excess"], spec["size"], c["index"], excess)
+        w.wake(group)
+
+
+def citizen_panics(w: World) -> list[float]:
+    """Every citizen's panic now, in either model."""
+    out = []
+    for eid, kind in w.kinds.items():
+        if kind == "citizen":
+            c = w.entities[eid]
+            group = c.get("group")
+            out.append(panic_now(c, w.now, None if group is None else w.entities[group]["panic_decay"]))
+    return out
 
 
 # -- agencies --------------------------------------------------------------------------------

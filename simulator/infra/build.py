@@ -62,6 +62,22 @@ def latency_for(s: InfraScenario) -> LatencyModel:
     return model
 
 
+POPULATION_FROM = 1_000
+"""`citizen_model: auto` runs the population model from this many citizens on, else individual."""
+
+
+def citizen_model(s: InfraScenario) -> str:
+    """The citizen model a scenario runs: its `citizen_model`, or by size when `auto`."""
+    if s.citizen_model != "auto":
+        return s.citizen_model
+    return "population" if s.citizen_count() >= POPULATION_FROM else "individual"
+
+
+def group_id(group: str) -> str:
+    """The entity (and actor) that draws a population group's requests."""
+    return f"group:{group}"
+
+
 def citizen_ids(s: InfraScenario) -> dict[str, list[str]]:
     return {c.id: [c.id] if c.count == 1 else [f"{c.id}_{i}" for i in range(c.count)] for c in s.citizens}
 
@@ -81,9 +97,16 @@ def build_world(s: InfraScenario, sinks: Sequence[Sink] = ()) -> World:
     for svc in s.services:
         w.register(svc.id, "service", services.service_state(svc, sorted(graph.successors(svc.id))))
     groups = citizen_ids(s)
+    population = citizen_model(s) == "population"
     for spec in s.citizens:
-        for cid in groups[spec.id]:
-            w.register(cid, "citizen", agents.citizen_state(spec))
+        if population:
+            gid = group_id(spec.id)
+            w.register(gid, "citizen_group", agents.group_state(spec, groups[spec.id]))
+            for i, cid in enumerate(groups[spec.id]):
+                w.register(cid, "citizen", agents.member_state(gid, i))
+        else:
+            for cid in groups[spec.id]:
+                w.register(cid, "citizen", agents.citizen_state(spec))
     policy_id = s.policy.id if s.policy else None
     if s.policy:
         w.register(s.policy.id, "policy", agents.policy_state(s.policy))
@@ -100,6 +123,9 @@ def build_world(s: InfraScenario, sinks: Sequence[Sink] = ()) -> World:
     for spec in s.agencies:
         w.spawn(spec.id, agents.agency)
     for spec in s.citizens:
-        for cid in groups[spec.id]:
-            w.spawn(cid, agents.citizen)
+        if population:
+            w.spawn(group_id(spec.id), agents.citizen_group)
+        else:
+            for cid in groups[spec.id]:
+                w.spawn(cid, agents.citizen)
     return w

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..engine import World
-from .agents import panic_now
+from .agents import citizen_panics
 
 
 def outcomes(w: World) -> dict:
@@ -23,7 +23,7 @@ def outcomes(w: World) -> dict:
             "interventions": s["interventions"],
             "first_intervention_at": s["first_intervention_at"],
         }
-    citizens = [w.entities[e] for e, k in w.kinds.items() if k == "citizen"]
+    panics = citizen_panics(w)
     policies = [w.entities[e] for e, k in w.kinds.items() if k == "policy"]
     decisions = policies[0]["decisions"] if policies else []
     applied = [
@@ -49,6 +49,6 @@ def outcomes(w: World) -> dict:
         "budget_left": policies[0]["budget"] if policies else None,
         "recovered": all(v["status"] == "ok" for v in per_service.values()),
         "final_failed": sorted(sid for sid, v in per_service.items() if v["status"] == "failed"),
-        "mean_panic": sum(panic_now(c, w.now) for c in citizens) / len(citizens) if citizens else 0.0,
+        "mean_panic": sum(panics) / len(panics) if panics else 0.0,
         "services": per_service,
     }

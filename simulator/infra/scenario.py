@@ -197,6 +197,9 @@ class InfraScenario(Strict):
     """The public services."""
     citizens: list[CitizenSpec] = []
     """Citizen groups sending requests."""
+    citizen_model: Literal["auto", "individual", "population"] = "auto"
+    """How citizens' requests are drawn (the same process either way): `individual`, one
+    process per citizen; `population`, one per group; `auto`, population from 1,000 citizens."""
     agencies: list[AgencySpec] = []
     """Agencies that patrol, repair and report."""
     policy: PolicySpec | None = None

@@ -1,0 +1,88 @@
+"""The metropolitan scenario from the CLI: wall time, events/s, peak memory; then its report.
+
+    python -m benchmarks.metropolis [--until 800] [--scenario scenarios/metropolis.yaml]
+
+Each step runs in a fresh process, exactly as a user would type it (`simulator run ... --quiet`,
+then `simulator report <folder> --quiet`), and reports its wall time and peak resident memory
+(the run's background recorder process, if any, separately). Targets: the run's own peak
+under 300 MB for 1M events; the report of a 1M-event run under 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "metropolis.yaml"
+
+CHILD = """
+import json, resource, sys, time
+from simulator.cli import main
+start = time.perf_counter()
+code = main(sys.argv[1:])
+self = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({
+    "code": code,
+    "seconds": time.perf_counter() - start,
+    "cpu_seconds": self.ru_utime + self.ru_stime,
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}))
+"""
+
+
+def measured(args: list[str]) -> dict:
+    """Run `simulator <args>` in a fresh interpreter; its exit code, wall time, peak RSS."""
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"simulator {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=str(SCENARIO))
+    parser.add_argument("--until", type=float, default=None, help="default: the scenario's")
+    parser.add_argument("--keep", help="write the run here instead of a temporary folder")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep or tmp) / "run"
+        extra = ["--until", str(args.until)] if args.until else []
+        start = time.perf_counter()
+        run = measured(["run", args.scenario, "--out", str(out), "--quiet", *extra])
+        wall = time.perf_counter() - start
+        summary = json.loads((out / "summary.json").read_text())
+        o = summary["outcomes"]
+        services = len(summary["config"]["services"])
+        citizens = sum(c["count"] for c in summary["config"]["citizens"])
+        csv_mb = (out / "metrics.csv").stat().st_size / 2**20
+        print(
+            f"{summary['scenario']}: {services} services, {citizens:,} citizens, to t={o['end_time']:g}: "
+            f"{o['events']:,} events, {summary['records']:,} records ({csv_mb:.0f} MB metrics.csv)"
+        )
+        print(
+            f"  run:    {run['seconds']:.1f} s in the command ({wall:.1f} s with interpreter start), "
+            f"{o['events'] / run['seconds']:,.0f} events/s ({run['cpu_seconds']:.1f} CPU s in the main "
+            f"process), peak RSS {run['peak_mb']:.0f} MB (recorder process {run['children_mb']:.0f} MB); "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+        print(
+            f"  outcome: {o['services_failed']} services failed, {o['cascade_failures']} cascade failures, "
+            f"unmet demand {o['unmet_share']:.1%}, first failure at t={o['first_failure_at']}"
+        )
+        report = measured(["report", str(out), "--quiet"])
+        print(
+            f"  report: {report['seconds']:.1f} s ({report['cpu_seconds']:.1f} CPU s), "
+            f"peak RSS {report['peak_mb']:.0f} MB (target < 1 GB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
