@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean soak mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.batch_speedup --scenario scenarios/flood_town.yaml
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
+
+# `make soak N=50`: the full suite N times in a row; names every failing test, fails if any did.
+N ?= 50
+soak: $(STAMP)
+	@mkdir -p results/soak; rm -f results/soak/*.log; failed=0; \
+	for i in $$(seq 1 $(N)); do \
+	  if $(PY) -m pytest -q -p no:cacheprovider > results/soak/run$$i.log 2>&1; then \
+	    rm results/soak/run$$i.log; echo "soak $$i/$(N): ok"; \
+	  else failed=$$((failed + 1)); echo "soak $$i/$(N): FAILED (results/soak/run$$i.log)"; \
+	    grep -E '^(FAILED|ERROR) ' results/soak/run$$i.log | sed 's/^/    /'; fi; \
+	done; echo "soak: $$failed of $(N) runs failed"; test $$failed -eq 0
 
 clean:
 	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png

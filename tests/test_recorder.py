@@ -117,3 +117,33 @@ def test_recorded_fields_must_hold_scalars():
     w = World(seed=1, layout=LAYOUT)
     with pytest.raises(TypeError, match="b0: recorded fields must hold scalars"):
         w.register("b0", "box", {"n": [1], "x": 0.0, "label": "idle"})
+
+
+def test_a_child_that_failed_waits_for_the_hang_up_so_its_reason_is_never_lost(tmp_path):
+    """The race behind a once-flaky test: the child used to close the pipe right after its error
+    reply, so the parent's next send met a broken pipe (or the reply was reset) and the reason
+    was lost. Here the child has certainly failed and replied before the parent sends again."""
+    sink = Exploding(after=10)
+    rec = BackgroundRecorder(LAYOUT, [CsvSink(tmp_path / "m.csv"), sink], HashChain(LAYOUT.header), batch=50)
+    rec.open()
+    for seq in range(1, 51):
+        rec.write(seq, float(seq), Event("noop", "b0", "b0"), [])
+    assert rec._conn.poll(30), "the child reports its failure"
+    rec._child.join(0.3)
+    assert rec._child.is_alive(), "the child keeps its end open until the parent hangs up"
+    for seq in range(51, 100):  # the parent keeps writing: the failure surfaces at the next batch
+        rec.write(seq, float(seq), Event("noop", "b0", "b0"), [])
+    with pytest.raises(RecorderError, match="disk full"):
+        rec.write(100, 100.0, Event("noop", "b0", "b0"), [])
+    assert not rec._child.is_alive()
+    rec.close(False)  # what the World does next: nothing left to do, nothing raised
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("after", [0, 100, 2047, 2048, 3000])
+def test_a_sink_failing_at_any_point_is_raised_with_its_reason(tmp_path, after):
+    w = busy_world([CsvSink(tmp_path / "metrics.csv"), Exploding(after=after)], background=True)
+    with pytest.raises(RecorderError, match="disk full"):
+        w.run()
+    assert not w.recorder._child.is_alive()
+    assert list(tmp_path.iterdir()) == []

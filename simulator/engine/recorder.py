@@ -93,6 +93,11 @@ class BackgroundRecorder:
     Memory stays bounded: a full pipe blocks the simulation until the child catches up. On
     `close(ok)` the child closes the sinks (a failed run discards partial files, as inline)
     and hands back the chain head and count; a failure in the child is raised here.
+
+    The pipe is only ever closed by this side first: a child that fails sends its error, then
+    keeps reading (and discarding) until this side hangs up. So a send never meets a closed
+    pipe and the error reply is never lost to a reset, whatever the scheduling; the error is
+    raised at the next batch (if it has arrived by then) or at `close`.
     """
 
     def __init__(
@@ -128,6 +133,8 @@ class BackgroundRecorder:
             self._send()
 
     def _send(self) -> None:
+        if self._conn.poll():  # the child only speaks first to report a failure
+            self._fail("the background recorder failed")
         try:
             self._conn.send_bytes(marshal.dumps(self._pending, 2))
         except (BrokenPipeError, ConnectionResetError):
@@ -164,7 +171,12 @@ class BackgroundRecorder:
             pass
         finally:
             self._conn.close()
+            self._child.join()
         raise RecorderError(why)
+
+
+_MAX_REASON = 16_000
+"""Characters of the child's traceback reported (its end, where the exception is)."""
 
 
 def _serve(
@@ -194,8 +206,23 @@ def _serve(
     except BaseException:  # noqa: BLE001 - reported to the simulation process, which raises it
         recorder.close(False)
         try:
-            conn.send_bytes(marshal.dumps(("error", "background recorder: " + traceback.format_exc())))
+            # Kept well under a pipe's buffer, so this send cannot block on a parent that is
+            # itself blocked sending us a batch.
+            why = traceback.format_exc()[-_MAX_REASON:]
+            conn.send_bytes(marshal.dumps(("error", "background recorder: " + why)))
+            _drain(conn)
         except OSError:
             pass
     finally:
         conn.close()
+
+
+def _drain(conn: Any) -> None:
+    """Read and discard until the simulation process hangs up. Closing our end first would
+    race with its next send (a broken pipe) and could reset the connection before it reads
+    our error reply (unread data at close), losing the reason."""
+    try:
+        while True:
+            conn.recv_bytes()
+    except EOFError:
+        pass
