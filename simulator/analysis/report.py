@@ -286,12 +286,11 @@ def build_report(folder: str | Path) -> Path:
             "| service | observed at | report arrived | status seen | actually degraded at |",
             "|---|---|---|---|---|",
         ]
-        first_bad = {}
-        for e in eps:
-            first_bad.setdefault(e.service, e.start)
         for service, (seen, arrived, status) in sorted(reports.items(), key=lambda kv: kv[1][1])[:20]:
+            # the start of the episode the agency saw (episodes are in order of start)
+            began = [e.start for e in eps if e.service == service and e.start <= seen]
             lines.append(
-                f"| {service} | {seen:.3f} | {arrived:.3f} | {status} | {_num(first_bad.get(service))} |"
+                f"| {service} | {seen:.3f} | {arrived:.3f} | {status} | {_num(began[-1] if began else None)} |"
             )
         lines.append("")
     if decs:
