@@ -41,5 +41,10 @@ soak: $(STAMP)
 	    grep -E '^(FAILED|ERROR) ' results/soak/run$$i.log | sed 's/^/    /'; fi; \
 	done; echo "soak: $$failed of $(N) runs failed"; test $$failed -eq 0
 
+# `make mutate` (outside CI): mutmut over engine, infra, analysis, finance and store, then the
+# score per package. `make mutate SAMPLE=15` runs a seeded sample of 15 mutants per package.
+mutate: $(STAMP)
+	$(PY) -m benchmarks.mutation_score $(if $(SAMPLE),--sample $(SAMPLE))
+
 clean:
-	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png
+	rm -rf $(VENV) mutants results/*.csv results/*.json results/*.md results/*.png
