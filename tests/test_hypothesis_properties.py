@@ -4,6 +4,7 @@ and faults, an altered byte found at its index, queues within capacity, determin
 from __future__ import annotations
 
 import heapq
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,14 +24,14 @@ from tests.conftest import SCENARIOS
 from tests.test_services_properties import STEP, check_queue_against_reference
 
 # Derandomized (the same examples every run, no example database): a red CI here is a bug,
-# never a roll of the dice. Raise max_examples locally to search harder.
-FAST = settings(max_examples=40, deadline=None, derandomize=True, database=None)
+# never a roll of the dice. `HYPOTHESIS_EXPLORE=1` searches harder with fresh examples.
+EXPLORE = os.environ.get("HYPOTHESIS_EXPLORE") == "1"
+COMMON = {"deadline": None, "derandomize": not EXPLORE, "database": None}
+FAST = settings(max_examples=400 if EXPLORE else 40, **COMMON)
 FIXTURE = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
+    max_examples=200 if EXPLORE else 40,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
+    **COMMON,
 )
 
 # -- money -------------------------------------------------------------------------------------
