@@ -158,6 +158,16 @@ def test_any_altered_byte_of_a_record_is_found_at_its_index(recorded_run, tmp_pa
     assert report["first_mismatch"]["seq"] == seq
 
 
+def test_an_extra_record_after_the_last_is_found_after_the_last(recorded_run, tmp_path):
+    original = (recorded_run / "metrics.csv").read_bytes()
+    last = original[original.rindex(b"\n", 0, len(original) - 1) + 1 :]
+    shutil.copy(recorded_run / "summary.json", tmp_path / "summary.json")
+    (tmp_path / "metrics.csv").write_bytes(original + last.replace(b",264,", b",265,"))
+    report = validate_run(tmp_path)
+    assert not report["valid"] and (report["original_count"], report["replay_count"]) == (265, 264)
+    assert report["first_mismatch"] == {"seq": 265, "expected": "<record count differs>", "actual": ""}
+
+
 # -- queues ------------------------------------------------------------------------------------
 @FAST
 @given(
