@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.batch_speedup --scenario scenarios/flood_town.yaml
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
+	$(PY) -m benchmarks.orchestration_nested
 
 # `make soak N=50`: the full suite N times in a row; names every failing test, fails if any did.
 N ?= 50

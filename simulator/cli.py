@@ -20,6 +20,7 @@ EPILOG = """examples:
       --backend processes
   simulator finance-run scenarios/finance_momentum.yaml  strategy over S&P 500 history, SQLite checkpoints
   simulator replay sim-000001 --from 40                  replay from a checkpoint, validate the chain
+  simulator orchestrate scenarios/orchestration_desk.yaml  agent teams in five patterns, with faults
 
 Run `simulator COMMAND --help` for each command's options.
 """
@@ -67,14 +68,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .engine import chain_of_file
-    from .infra.run import validate_run
 
     folder = Path(args.folder)
     for name in ("summary.json", "metrics.csv"):
         if not (folder / name).is_file():
             raise ScenarioError(f"{folder}: missing {name}; is this a run folder?")
     head, count = chain_of_file(folder / "metrics.csv")
-    recorded = json.loads((folder / "summary.json").read_text()).get("chain_head")
+    summary = json.loads((folder / "summary.json").read_text())
+    recorded = summary.get("chain_head")
+    if summary.get("world") == "orchestration":
+        from .orchestration.run import validate_run
+    else:
+        from .infra.run import validate_run
     agrees = "matches" if head == recorded else "DIFFERS FROM"
     print(f"file chain: {count:,} records, head {head} ({agrees} summary.json)")
     report = validate_run(folder)
@@ -148,7 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins() -> list[Callable]:
     """Commands contributed by other parts (report, batch, finance), when present."""
     found = []
-    for module in ("simulator.analysis.cli", "simulator.batch.cli", "simulator.finance.cli"):
+    for module in (
+        "simulator.analysis.cli",
+        "simulator.batch.cli",
+        "simulator.finance.cli",
+        "simulator.ottochain.cli",
+        "simulator.orchestration.cli",
+    ):
         try:
             mod = __import__(module, fromlist=["register_cli"])
         except ModuleNotFoundError as exc:

@@ -31,3 +31,50 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+class FailedWatch:
+    """Which services of an infra world are `failed`, and when the last of them left that
+    state: read from the status events as they are applied (observation only: the run, its
+    randomness and its records are unchanged)."""
+
+    def __init__(self, world: Any) -> None:
+        self.failed: set[str] = set()
+        self.ever_failed = False
+        self.cleared_at: float | None = None
+        for kind in ("service_failed", "service_overloaded", "service_recovered"):
+            world.reducers[kind] = self._wrap(kind, world.reducers[kind])
+
+    def _wrap(self, kind: str, reducer: Any) -> Any:
+        def observed(w: Any, ev: Any) -> Any:
+            if kind == "service_failed":
+                self.failed.add(ev.target)
+                self.ever_failed = True
+            elif ev.target in self.failed:
+                self.failed.discard(ev.target)
+                if not self.failed:
+                    self.cleared_at = w.now
+            return reducer(w, ev)
+
+        return observed
+
+    @property
+    def last_failure_cleared_at(self) -> float | None:
+        """When the last failed service left `failed`; None if none failed or one still is."""
+        return self.cleared_at if self.ever_failed and not self.failed else None
+
+
+def rerun_infra(config: dict) -> dict:
+    """Re-run an infra scenario from its resolved config, recording off; return its outcomes
+    plus `last_failure_cleared_at`. Handed to `simulator report --what-if` by the CLI layer
+    (analysis imports no world)."""
+    from .infra.build import build_world
+    from .infra.outcomes import outcomes
+    from .infra.scenario import parse_scenario
+
+    config = {**config, "recording": {**config.get("recording", {}), "mode": "off", "trace": False}}
+    scenario = parse_scenario(config, "--what-if")
+    world = build_world(scenario)
+    watch = FailedWatch(world)
+    world.run(until=scenario.until)
+    return outcomes(world) | {"last_failure_cleared_at": watch.last_failure_cleared_at}

@@ -35,7 +35,7 @@ def test_example_scenarios_validate_and_load(path):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"initial_capital": -5}, "initial_capital: Input should be greater than 0 (got -5)"),
+        ({"initial_capital": -5}, "initial_capital: Input should be greater than or equal to 1 (got -5)"),
         (
             {"market": {"symbols": ["sp500", "FOO"]}},
             "market.symbols[1]: unknown symbol 'FOO'; allowed: arch series nasdaq, sp500, vix, wti, "
@@ -82,9 +82,7 @@ def test_yaml_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="expected a mapping at the top level, got list"):
         load_config(bad)
     bad.write_text("initial_capital: -1\n")
-    with pytest.raises(
-        ConfigError, match=r"^.*bad.yaml: initial_capital: Input should be greater than 0 \(got -1\)$"
-    ):
+    with pytest.raises(ConfigError, match=r"^.*bad.yaml: initial_capital: Input should be greater than"):
         load_config(bad)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "missing.yaml")
@@ -105,7 +103,7 @@ def test_csv_paths_resolve_against_the_config_file(tmp_path):
     [
         (
             ["--strategy", "momentum", "--capital", "-5"],
-            "error: initial_capital: Input should be greater than 0 (got -5.0)",
+            "error: initial_capital: Input should be greater than or equal to 1 (got -5.0)",
         ),
         (["--strategy", "momentum", "--symbol", "FOO"], "error: market.symbols[0]: unknown symbol 'FOO'"),
         (
@@ -210,3 +208,22 @@ def test_strategies_listing_and_registration_forms(capsys):
     args = parser.parse_args(["replay", "sim-000001", "--from", "5", "--db", "x.sqlite"])
     assert (args.simulation_id, args.from_checkpoint, args.db) == ("sim-000001", "5", "x.sqlite")
     assert args.handler.__name__ == "cmd_replay"
+
+
+def test_progress_bar_only_on_a_terminal(capsys, tmp_path, monkeypatch):
+    import io
+
+    argv = ["finance-run", "--strategy", "momentum", *SHORT, "--db", tmp_path / "f.sqlite"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0 and err == ""  # stderr is not a terminal here: no bar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    assert main([str(a) for a in argv]) == 0
+    assert "43/43" in tty.getvalue() and "day" in tty.getvalue()  # one tick per trading day
+    tty.truncate(0)
+    assert main([str(a) for a in argv] + ["--quiet"]) == 0 and tty.getvalue() == ""

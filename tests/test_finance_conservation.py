@@ -48,9 +48,10 @@ def test_money_is_conserved_every_cycle_under_faults(overrides):
     assert r.payments_failed > 0 or overrides.get("executor.sweep") is False
     assert r.total_trades >= 10
     initial = round(FAULTY["initial_capital"] * 100)
-    cycles = 0
+    cycles = short_cycles = 0
     for ev, state in _cycles(outcome):
         cycles += 1
+        short_cycles += any(q < 0 for q in state[BROKERAGE]["positions"].values())
         trader, brk = state["trader"], state[BROKERAGE]
         cash = state["acct/trader"]["balance"] + brk["balance"]
         assert ev["gap"] == 0 and ev["problems"] == []
@@ -65,6 +66,8 @@ def test_money_is_conserved_every_cycle_under_faults(overrides):
         assert state["acct/clearing"]["balance"] == brk["balance"]
         assert {s: p["qty"] for s, p in trader["book"].items()} == brk["positions"]
     assert cycles == r.cycles
+    if overrides.get("services.exchange.allow_short"):
+        assert short_cycles >= 10  # it really was short, with every fault injected
     assert r.fees > 0 and r.final_capital == pytest.approx(ev["capital"])
 
 

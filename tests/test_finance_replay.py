@@ -121,6 +121,7 @@ def test_altered_checkpoint_is_reported_at_its_index(tmp_path):
         s.conn.execute("UPDATE checkpoints SET state_hash = ? WHERE id = ?", (forged, row.id))
         r = replay_simulation(s, sid, 10)
         assert not r.valid and r.first_mismatch == bad
+        s.update_simulation(sid, status="failed")  # as if it had stopped there
         with pytest.raises(FinanceError, match=f"cannot resume {sid}: checkpoint {bad + 1}: parent hash"):
             SimulationRuntime(s).resume(sid)
 
@@ -201,7 +202,10 @@ def test_replay_refuses_market_data_that_changed(store, tmp_path):
     )
     out = SimulationRuntime(store).run(cfg)
     assert replay_simulation(store, out.simulation_id).valid
-    path.write_text(path.read_text().replace("\n2000-01-05,", "\n2000-01-05,1"))  # one price changes
+    lines = path.read_text().splitlines()
+    day, o, h, lo, c, vol = next(line for line in lines if line.startswith("2000-01-05,")).split(",")
+    changed = f"{day},{c},{c},{c},{c},{vol}"  # one bar changes (and stays a valid bar)
+    path.write_text("\n".join(changed if line.startswith(day) else line for line in lines) + "\n")
     with pytest.raises(MarketDataError, match="its market data changed since it was recorded"):
         replay_simulation(store, out.simulation_id)
 
@@ -227,3 +231,62 @@ def test_a_checkpoint_refuses_unsettled_state(monkeypatch):
     monkeypatch.setattr(Exchange, "on_open", leaky)
     with pytest.raises(FinanceError, match=r"^checkpoint 0 at t=0.0: events are still scheduled"):
         SimulationRuntime().run(make_config(FAULTY))
+
+
+def _forge(s, sid, bad):
+    """Tamper checkpoint `bad` and re-hash every checkpoint from it on, as a forger would."""
+    rows = s.get_checkpoints(sid)
+    parent = rows[bad].parent_hash
+    for row in rows[bad:]:
+        data = row.payload()
+        if row.phase_index == bad:
+            data["state"]["acct/trader"]["balance"] += 100  # a dollar appears from nowhere
+        text = canonical(data)
+        new = hashlib.sha256(((parent or "") + text).encode()).hexdigest()
+        s.conn.execute(
+            "UPDATE checkpoints SET data = ?, state_hash = ?, parent_hash = ? WHERE id = ?",
+            (text, new, parent, row.id),
+        )
+        parent = new
+    return parent
+
+
+def test_a_partial_replay_checks_the_recorded_chain_head(tmp_path):
+    from simulator.finance.cli import main
+
+    db = tmp_path / "t.sqlite"
+    with Store(db) as s:
+        out = SimulationRuntime(s).run(make_config(FAULTY))
+        sid, n, bad = out.simulation_id, len(out.hashes), 137
+        assert s.get_simulation(sid)["chain_head"] == out.hashes[-1]
+        forged_head = _forge(s, sid, bad)
+        # the chain is self-consistent again, and the replayed part alone would match it
+        assert s.get_checkpoint_chain(sid)[-1] == forged_head != out.hashes[-1]
+        r = replay_simulation(s, sid, 300)
+        assert not r.valid and r.first_mismatch == bad and r.original_count == n
+        assert f"is not the head recorded for the run {out.hashes[-1][:16]}" in r.reason
+        assert f"differs at checkpoint {bad}" in r.reason
+        # a forger who also rewrites the simulation's head is caught by the head the run printed
+        s.conn.execute("UPDATE simulations SET chain_head = ? WHERE id = ?", (forged_head, sid))
+        assert replay_simulation(s, sid, 300).valid
+        r = replay_simulation(s, sid, 300, expect_head=out.hashes[-1])
+        assert not r.valid and r.first_mismatch == bad and "is not the head expected" in r.reason
+    assert main(["replay", sid, "--from", "300", "--db", str(db), "--head", out.hashes[-1]]) == 1
+    assert main(["replay", sid, "--from", "300", "--db", str(db), "--head", forged_head]) == 0
+
+
+def test_a_killed_resume_leaves_the_recorded_head_on_the_stored_prefix(store):
+    """Every checkpoint batch moves the recorded head with it, so a run stopped anywhere
+    still replays as valid."""
+    cfg = make_config(FAULTY, **{"executor.checkpoint_batch": 64})
+
+    def crash(cp):
+        if cp.index == 200:
+            raise OSError("killed")
+
+    with pytest.raises(OSError):
+        SimulationRuntime(store).run(cfg, on_checkpoint=crash)
+    sid = store.list_simulations()[-1]["id"]
+    assert store.get_simulation(sid)["chain_head"] == store.get_checkpoint_chain(sid)[-1]
+    r = replay_simulation(store, sid, 100)
+    assert r.first_mismatch == 201 and "ran past the 201 stored" in r.reason

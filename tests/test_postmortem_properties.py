@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import math
-from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -16,8 +15,9 @@ from scipy import stats
 from simulator.analysis import gat as gat_module
 from simulator.analysis.cascade import cascade
 from simulator.analysis.episodes import episodes
+from simulator.analysis.gat_findings import verdict
 from simulator.analysis.graph_metrics import spearman_agreement, top_k_overlap
-from simulator.analysis.report import _gat_section
+from simulator.analysis.policy_timeline import detections
 from simulator.analysis.run_data import load_run
 from simulator.cli import main
 from tests.conftest import SCENARIOS
@@ -166,27 +166,38 @@ def test_episode_figures_equal_the_records_inside_them(which, request):
         assert e.worst == ("failed" if any(r["status"] == "failed" for r in inside) else "overloaded")
 
 
-def first_heard_table(folder):
-    text = (folder / "failure_analysis.md").read_text()
-    block = text.split("When the policy maker first heard of trouble")[1].split("\n\n")[1]
-    rows = [line.strip("|").split("|") for line in block.splitlines()[2:]]
-    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows}
-
-
 @pytest.mark.parametrize("which", ["direct_run", "reference_run"])
-def test_actually_degraded_at_is_the_start_of_the_episode_observed(which, request):
+def test_a_detection_names_the_episode_the_agency_observed(which, request):
+    """Worked out from the report events in the CSV: each report of trouble belongs to the
+    episode running when its snapshot was taken; the first such report detects it."""
+    import json
+
     folder = request.getfixturevalue(which)
-    table = first_heard_table(folder)
-    assert table
-    eps = episodes(load_run(folder))
-    for service, (seen, _arrived, status, degraded_at) in table.items():
-        seen = float(seen)
-        observed = [
-            e for e in eps if e.service == service and e.start <= seen and (e.end is None or seen < e.end)
-        ]
-        assert len(observed) == 1, (service, seen)
-        assert observed[0].worst == "failed" or status == "overloaded"
-        assert degraded_at == f"{observed[0].start:.3g}"  # as the report writes it
+    events, _ = raw(folder)
+    run = load_run(folder)
+    eps = episodes(run)
+    expected, taken = [], set()
+    for seq in sorted(events):
+        if events[seq]["event_type"] != "report":
+            continue
+        report = json.loads(events[seq]["payload"])
+        for service, status in sorted(report["statuses"].items()):
+            running = [
+                e
+                for e in eps
+                if e.service == service
+                and e.start <= report["seen_at"]
+                and (e.end is None or report["seen_at"] <= e.end)
+            ]
+            if status == "ok" or not running or (service, running[-1].start_seq) in taken:
+                continue
+            taken.add((service, running[-1].start_seq))
+            expected.append((service, running[-1].start, report["seen_at"], seq))
+    found, missed = detections(run, eps)
+    assert expected, "the run must have detections to check"
+    assert [(d.service, d.episode_start, d.observed_at, d.report_seq) for d in found] == expected
+    assert all(d.observed_at >= d.episode_start and d.delay >= 0 for d in found)
+    assert len(found) + len(missed) == len(eps)
 
 
 # -- partial rankings with ties ----------------------------------------------------------------
@@ -228,66 +239,35 @@ def test_top_k_overlap_counts_shared_edges_over_the_shorter_top():
 
 
 # -- the GAT verdict --------------------------------------------------------------------------
-def fake_analysis(rho: float, overlap: float, edges):
-    agreement = pd.DataFrame(
-        [
-            {
-                "ranking": "attention",
-                "reference": "truth",
-                "spearman": rho,
-                "top_5_overlap": overlap,
-                "n_edges": len(edges),
-            }
-        ]
-    )
-    attention = SimpleNamespace(edge_scores=lambda: {}, feature_names=("peak_stress",))
-    failed = [SimpleNamespace(source=u, target=v, attention=0.5) for u, v in edges]
-    return SimpleNamespace(attention=attention, failed_edges=failed, paths=[], agreement=agreement)
-
-
-def verdict_for(direct_run, monkeypatch, rho, overlap, candidates=3, truth=True):
-    """The verdict over `candidates` edges into power (the run's one failed service)."""
-    from simulator.analysis.cascade import CascadeLink
-
-    run = load_run(direct_run)
-    graph = nx.DiGraph([(f"x{i}", "power") for i in range(candidates)])
-    graph.add_edges_from([("power", "hospital"), ("power", "water")])
-    edges = [(u, v) for u, v in graph.edges if v == "power"]
-    links = [CascadeLink("x0", "power", "direct", 1, 2, 0.0, 1.0, "failed", "flood")] if truth else []
-    monkeypatch.setattr(
-        gat_module, "analyse_dependencies", lambda *a, **k: fake_analysis(rho, overlap, edges)
-    )
-    figures: dict = {}
-    _gat_section(run, graph, links, figures)
-    return figures["gat_verdict"]
+TRUTH = [("power", "water")]
 
 
 @pytest.mark.parametrize(
     "rho, word",
     [(0.3, "weak or none"), (0.29, "weak or none"), (0.31, "moderate"), (0.59, "moderate"), (0.6, "strong")],
 )
-def test_the_verdict_word_follows_the_agreement_at_its_thresholds(direct_run, monkeypatch, rho, word):
-    verdict = verdict_for(direct_run, monkeypatch, rho, 0.4)
+def test_the_verdict_word_follows_the_agreement_at_its_thresholds(rho, word):
+    text = verdict(TRUTH, 3, rho, 0.4)
     assert (
-        f"agreement with what really happened is {word} (Spearman {rho:.3g}, top-5 overlap 0.4 over"
-        in verdict
+        f"agreement with what really happened is {word} (Spearman {rho:.3g}, top-5 overlap 0.4 over 3" in text
     )
 
 
-def test_the_verdict_with_nan_agreement_says_none(direct_run, monkeypatch):
-    verdict = verdict_for(direct_run, monkeypatch, math.nan, math.nan)
-    assert "is weak or none (Spearman n/a, top-5 overlap n/a over" in verdict
+def test_the_verdict_with_nan_agreement_says_none():
+    assert "is weak or none (Spearman nan, top-5 overlap nan over 4" in verdict(TRUTH, 4, math.nan, math.nan)
 
 
-def test_the_verdict_with_few_candidates_or_no_truth(direct_run, monkeypatch):
-    few = verdict_for(direct_run, monkeypatch, 1.0, 1.0, candidates=2)
-    assert few.startswith("Only 2 candidate edge(s): any ranking puts the true edge on top")
-    none = verdict_for(direct_run, monkeypatch, 1.0, 1.0, truth=False)
-    assert none.startswith("The run's cascade has no dependency link into a failed service")
+def test_the_verdict_with_few_candidates_or_no_truth():
+    assert verdict(TRUTH, 2, 1.0, 1.0).startswith(
+        "Only 2 candidate edge(s): any ranking puts the true edge on top"
+    )
+    assert verdict([], 5, 1.0, 1.0).startswith(
+        "The run's cascade has no dependency link into a failed service"
+    )
 
 
 def test_the_verdict_reads_the_overlap_column_of_the_real_agreement_table():
-    """The report takes the overlap by position (column 3): it must be the top-5 overlap."""
+    """The post-mortem takes the overlap by position (column 3): it must be the top-5 overlap."""
     graph = nx.DiGraph([("a", "c"), ("b", "c"), ("d", "c"), ("a", "b")])
     features = {n: {"peak_stress": float(i), "min_resource": 1.0 - i / 10} for i, n in enumerate("abcd")}
     analysis = gat_module.analyse_dependencies(

@@ -31,6 +31,7 @@ def test_reference_run_writes_report_and_plots(reference_run):
         "failure_analysis.md",
         "failure_analysis.json",
         "service_timelines.png",
+        "status_timeline.png",
         "dependency_graph.png",
     ):
         assert (reference_run / name).is_file() and (reference_run / name).stat().st_size > 0
@@ -41,6 +42,7 @@ def test_reference_run_writes_report_and_plots(reference_run):
         "## Service-level effects",
         "## Policy dynamics",
         "## Causal cascade",
+        "## What to do, from evidence",
         "## Graph reasoning",
         "## Characterisation",
         "## Limitations",

@@ -128,5 +128,28 @@ def test_standings_and_events(store):
 
 
 def test_reader_of_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(StoreError, match="no store at"):
+    with pytest.raises(StoreError, match="missing.sqlite: no such store"):
         Store.reader(tmp_path / "missing.sqlite")
+
+
+def test_a_store_from_before_owners_opens_and_reads_its_running_rows_as_interrupted(tmp_path):
+    import sqlite3
+
+    from simulator.store.schema import SCHEMA
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA.replace("    owner JSON,\n", ""))
+        conn.execute(
+            "INSERT INTO simulations(id, config, status, initial_capital)"
+            " VALUES ('sim-000001', '{}', 'running', 1)"
+        )
+    conn.close()
+    with Store.reader(path) as old:  # read-only: nothing is migrated
+        assert old.get_simulation("sim-000001")["status"] == "interrupted"
+        assert old.list_simulations()[0]["status"] == "interrupted"
+    with Store(path) as s:  # writable: the column is added
+        assert "owner" in {r[1] for r in s.conn.execute("PRAGMA table_info(simulations)")}
+        s.claim_simulation("sim-000001")
+        assert s.get_simulation("sim-000001")["status"] == "running"
+        assert s.get_simulation("sim-000001")["owner"]["pid"] == __import__("os").getpid()

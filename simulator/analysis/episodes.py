@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -75,7 +75,3 @@ def service_effects(run: RunData, eps: list[Episode] | None = None) -> pd.DataFr
             }
         )
     return pd.DataFrame(out)
-
-
-def as_dicts(items: list[Episode]) -> list[dict]:
-    return [asdict(e) | {"duration": e.duration} for e in items]

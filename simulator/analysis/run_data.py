@@ -62,6 +62,26 @@ def _check_file_chain(folder: Path, summary: dict) -> None:
         )
 
 
+# Columns holding text; every other column is a number. A record that wrote no entity (in
+# `changed` mode) leaves the entity columns empty: text reads as "", numbers as NaN.
+TEXT_COLUMNS = ("event_type", "source", "service_id", "status", "degraded_by", "target", "payload")
+
+
+def read_metrics(path: Path) -> pd.DataFrame:
+    """metrics.csv with every column in its real type, in both recording modes: text columns
+    as str ("" when empty), `seq` as int, `cause` as nullable Int64, the rest as float."""
+    header = pd.read_csv(path, nrows=0).columns
+    text = [c for c in header if c in TEXT_COLUMNS]
+    rows = pd.read_csv(
+        path,
+        dtype={c: str for c in text} | {c: "float64" for c in header if c not in text and c != "cause"},
+        keep_default_na=False,
+        na_values={c: [""] for c in header if c not in text},
+    )
+    rows = rows.astype({"seq": "int64", "cause": "Int64"})
+    return rows
+
+
 def load_run(folder: str | Path) -> RunData:
     """Load and check a run folder; raises AnalysisError naming what is missing or broken."""
     folder = Path(folder)
@@ -80,16 +100,10 @@ def load_run(folder: str | Path) -> RunData:
     if summary.get("world") != "infra":
         raise AnalysisError(f"{folder}: reports are for infra runs, this is {summary.get('world')!r}")
     _check_file_chain(folder, summary)
-    rows = pd.read_csv(
-        folder / "metrics.csv",
-        keep_default_na=False,
-        na_values={"cause": [""]},
-        dtype={"service_id": str, "degraded_by": str, "payload": str, "target": str},
-    )
+    rows = read_metrics(folder / "metrics.csv")
     events = rows.drop_duplicates("seq").set_index("seq")[
         ["time", "event_type", "source", "target", "cause", "payload"]
     ]
-    events = events.assign(cause=events["cause"].astype("Int64"))
     return RunData(folder=folder, summary=summary, rows=rows, events=events)
 
 

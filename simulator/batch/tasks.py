@@ -35,24 +35,37 @@ class Task:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
+def _by_id(items: list, key: str) -> Any:
+    """The item of a list of records (e.g. `services`) whose `id` is `key`, or None."""
+    return next((x for x in items if isinstance(x, Mapping) and x.get("id") == key), None)
+
+
 def get_path(params: Mapping[str, Any], path: str) -> Any:
-    """The value at dotted `path` (e.g. ``"policy.intervention_delay"``) in nested dicts."""
+    """The value at dotted `path` (e.g. ``"policy.intervention_delay"``) in nested dicts; a
+    list of records is entered by an item's id (``"services.transport.capacity"``)."""
     node: Any = params
     walked: list[str] = []
     for key in path.split("."):
-        if not isinstance(node, Mapping):
-            raise KeyError(f"{path!r}: {'.'.join(walked) or '<root>'} is not a mapping")
-        if key not in node:
+        where = ".".join(walked) or "<root>"
+        if isinstance(node, list):
+            item = _by_id(node, key)
+            if item is None:
+                known = ", ".join(str(x.get("id")) for x in node if isinstance(x, Mapping)) or "nothing"
+                raise KeyError(f"{path!r}: no item with id {key!r} in {where} (known: {known})")
+            node = item
+        elif not isinstance(node, Mapping):
+            raise KeyError(f"{path!r}: {where} is not a mapping")
+        elif key not in node:
             known = ", ".join(sorted(map(str, node))) or "nothing"
-            where = ".".join(walked) or "<root>"
             raise KeyError(f"{path!r}: no key {key!r} under {where} (known: {known})")
-        node = node[key]
+        else:
+            node = node[key]
         walked.append(key)
     return node
 
 
 def set_path(params: dict[str, Any], path: str, value: Any, strict: bool = True) -> None:
-    """Set dotted `path` in nested dicts, in place.
+    """Set dotted `path` in nested dicts, in place (list items by id, as in `get_path`).
 
     With `strict` (the default) the whole path must already exist, so a misspelt sweep key
     fails loudly instead of adding a parameter that nothing reads.
@@ -61,14 +74,19 @@ def set_path(params: dict[str, Any], path: str, value: Any, strict: bool = True)
     node: Any = params
     walked: list[str] = []
     for key in parents:
-        if key not in node:
-            if strict:
-                get_path(params, ".".join([*walked, key]))  # raises the explanatory KeyError
-            node[key] = {}
-        node = node[key]
+        if isinstance(node, list):
+            node = get_path(params, ".".join([*walked, key]))  # by id, or the explanatory KeyError
+        else:
+            if key not in node:
+                if strict:
+                    get_path(params, ".".join([*walked, key]))  # raises the explanatory KeyError
+                node[key] = {}
+            node = node[key]
         walked.append(key)
-        if not isinstance(node, dict):
+        if not isinstance(node, dict | list):
             raise KeyError(f"{path!r}: {'.'.join(walked)} is not a mapping")
+    if isinstance(node, list):
+        raise KeyError(f"{path!r}: {'.'.join(walked)} is a list; name an item by its id")
     if strict and leaf not in node:
         get_path(params, path)
     node[leaf] = value

@@ -1,5 +1,5 @@
 """Finance commands for the `simulator` CLI: `finance-run`, `replay`, `finance-resume`,
-`finance-strategies`.
+`finance-list`, `finance-strategies`.
 
 `register_cli(subparsers)` adds them to an argparse subparsers object; each sets
 `handler=fn` (`fn(args) -> int` exit code: 0 ok, 1 replay invalid, 2 bad input). Standalone:
@@ -97,12 +97,53 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _out_dir(out: str | None, make: bool) -> Path | None:
+    """The --out folder: checked (`make=False`) before anything is written, then made."""
+    import os
+
+    from .errors import ConfigError
+
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {out}: is a file; --out takes a folder for metrics.csv and summary.json")
+    ancestor = path
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"--out {out}: cannot make the folder: {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK):
+        raise ConfigError(f"--out {out}: cannot make the folder: {ancestor} is not writable")
+    if make:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot make the folder: {exc.strerror or exc}") from None
+    return path
+
+
+def _progress(days: int, label: str, enabled: bool) -> tuple[Any, Callable[[Any], None] | None]:
+    """A tqdm bar over trading days on stderr (none when stderr is not a terminal)."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=days, unit="day", desc=label, file=sys.stderr, disable=None)
+
+    def tick(cp: Any) -> None:
+        if cp.phase == "consolidate":
+            bar.update(1)
+
+    return bar, tick
+
+
 @_guarded
 def cmd_finance_run(args: argparse.Namespace) -> int:
     """Run a finance simulation from a config file and/or flags; checkpoints go to --db."""
     from ..engine import CsvSink
     from ..store import Store
-    from .config import load_config, parse_config, set_path
+    from .config import load_config, load_market, parse_config, set_path
     from .errors import ConfigError
     from .runtime import SimulationRuntime
 
@@ -116,13 +157,19 @@ def cmd_finance_run(args: argparse.Namespace) -> int:
         config = parse_config(data)
     else:
         raise ConfigError("finance-run: give a config file or --strategy NAME (see finance-strategies)")
-    sinks = []
-    if args.out:
-        if not config.executor.record_events:
-            raise ConfigError("--out writes the per-event metrics.csv: it needs executor.record_events: true")
-        sinks.append(CsvSink(Path(args.out) / "metrics.csv"))
+    if args.out and not config.executor.record_events:
+        raise ConfigError("--out writes the per-event metrics.csv: it needs executor.record_events: true")
+    market = load_market(config)  # bad data or a bad window fails before anything is written
+    _out_dir(args.out, make=False)
     with Store(args.db) as store:
-        outcome = SimulationRuntime(store).run(config, sinks=sinks)
+        out = _out_dir(args.out, make=True)
+        sinks = [CsvSink(out / "metrics.csv")] if out else []
+        bar, tick = _progress(market.days, config.name, not (args.quiet or args.json))
+        try:
+            outcome = SimulationRuntime(store).run(config, sinks=sinks, market=market, on_checkpoint=tick)
+        finally:
+            if bar is not None:
+                bar.close()
     r = outcome.result
     summary = {
         "world": "finance",
@@ -136,8 +183,8 @@ def cmd_finance_run(args: argparse.Namespace) -> int:
         "record_chain_head": r.record_chain_head,
         "outcomes": r.summary(),
     }
-    if args.out:
-        (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if out:
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     elif not args.quiet:
@@ -156,11 +203,17 @@ def cmd_finance_run(args: argparse.Namespace) -> int:
 @_guarded
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay a stored simulation from the start or a checkpoint; exit 1 if the chain differs."""
+    import re
+
     from ..store import Store
+    from .errors import ConfigError
     from .replay import replay_simulation
 
-    with Store.reader(args.db) if args.read_only else Store(args.db) as store:
-        report = replay_simulation(store, args.simulation_id, args.from_checkpoint)
+    if args.head is not None and not re.fullmatch(r"[0-9a-f]{64}", args.head):
+        raise ConfigError(f"--head {args.head!r}: expected a chain head, 64 hex digits (sha256)")
+
+    with Store.reader(args.db) if args.read_only else Store.existing(args.db) as store:
+        report = replay_simulation(store, args.simulation_id, args.from_checkpoint, args.head)
     print(json.dumps(report.as_dict(), indent=None if args.json else 2, sort_keys=False))
     return 0 if report.valid else 1
 
@@ -171,11 +224,34 @@ def cmd_finance_resume(args: argparse.Namespace) -> int:
     from ..store import Store
     from .runtime import SimulationRuntime
 
-    with Store(args.db) as store:
+    with Store.existing(args.db) as store:
         outcome = SimulationRuntime(store).resume(args.simulation_id)
     r = outcome.result
     print(f"{outcome.simulation_id} {outcome.status}: {r.checkpoints} checkpoints, chain head {r.chain_head}")
     return 0
+
+
+@_guarded
+def cmd_finance_list(args: argparse.Namespace) -> int:
+    """List the simulations in a store with their status; a run whose process died is interrupted."""
+    from ..store import Store
+
+    with Store.reader(args.db) as store:
+        rows = store.list_simulations()
+    if args.json:
+        print(json.dumps(rows, sort_keys=True))
+        return 0
+    for r in rows:
+        final = f"{r['final_capital']:,.2f}" if r["final_capital"] is not None else "-"
+        hint = f"  (simulator finance-resume {r['id']} --db {args.db})" if r["status"] in RESUMABLE else ""
+        print(
+            f"{r['id']}  {r['status']:<11} {r['checkpoints']:>7} checkpoints  seed {r['seed']}  "
+            f"capital {r['initial_capital']:,.2f} -> {final}  {r['name'] or ''}{hint}"
+        )
+    return 0
+
+
+RESUMABLE = ("interrupted", "failed")
 
 
 @_guarded
@@ -206,58 +282,117 @@ def register_cli(subparsers: Any, commands: dict[str, Handler] | None = None) ->
         "finance-run",
         help="run a finance simulation (strategy over market history) with SQLite checkpoints",
         description="Run a strategy through the 6-phase executor over real or synthetic market data; "
-        "every phase ends in a checkpoint stored in --db.",
+        "every phase ends in a checkpoint stored in --db. Flags override the config file's values; "
+        "without a config file, --strategy is required and everything else has its default. "
+        "A progress bar over trading days is shown on stderr when it is a terminal.",
     )
     run.add_argument("config", nargs="?", help="finance config YAML, e.g. scenarios/finance_momentum.yaml")
-    run.add_argument("--strategy", help="strategy name (overrides the config's)")
-    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="strategy parameter")
-    run.add_argument("--symbol", action="append", help="symbol to trade (repeatable; default sp500)")
-    run.add_argument("--start", help="first trading date, YYYY-MM-DD")
-    run.add_argument("--end", help="last trading date, YYYY-MM-DD")
-    run.add_argument("--capital", type=float, help="initial capital in dollars")
-    run.add_argument("--seed", type=int, help="master seed")
-    run.add_argument("--name", help="run name")
+    run.add_argument(
+        "--strategy", metavar="NAME", help="strategy name (see finance-strategies); overrides the config's"
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="strategy parameter, repeatable, e.g. --param lookback=20 --param short=true",
+    )
+    run.add_argument(
+        "--symbol",
+        action="append",
+        metavar="SYMBOL",
+        help="symbol to trade, repeatable: sp500, nasdaq, wti, vix or one the config defines (default sp500)",
+    )
+    run.add_argument("--start", metavar="YYYY-MM-DD", help="first trading date (default: the data's first)")
+    run.add_argument("--end", metavar="YYYY-MM-DD", help="last trading date (default: the data's last)")
+    run.add_argument("--capital", type=float, metavar="DOLLARS", help="initial capital (default 100000)")
+    run.add_argument("--seed", type=int, metavar="N", help="master seed, >= 0 (default 0)")
+    run.add_argument("--name", help="run name stored with the simulation (default 'finance')")
     run.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value by dotted path, e.g. services.payments.failure_rate=0.1",
+        help="override a config value by dotted path, repeatable, e.g. services.exchange.allow_short=true",
     )
-    run.add_argument("--db", default=DEFAULT_DB, help=f"SQLite store (default {DEFAULT_DB})")
-    run.add_argument("--out", help="also write <out>/metrics.csv (every event) and <out>/summary.json")
-    run.add_argument("--json", action="store_true", help="print the summary as JSON")
-    run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        metavar="PATH",
+        help=f"SQLite store, created if missing (default {DEFAULT_DB})",
+    )
+    run.add_argument(
+        "--out", metavar="DIR", help="also write DIR/metrics.csv (every event) and DIR/summary.json"
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object (no progress bar)"
+    )
+    run.add_argument("--quiet", action="store_true", help="print nothing on success (no progress bar)")
     run.set_defaults(handler=cmd_finance_run)
 
     replay = subparsers.add_parser(
         "replay",
         help="replay a stored finance simulation and validate its checkpoint chain",
         description="Restore a stored simulation (from the start or --from a checkpoint), re-run the "
-        "remaining phases and compare the hash chain; prints valid, original_count, replay_count, "
-        "first_mismatch. Exit 0 if valid, 1 if not.",
+        "remaining phases and compare the hash chain; the stored chain must also end in the head "
+        "recorded for the run (and --head, if given). Prints valid, original_count, replay_count, "
+        "first_mismatch and the reason. Exit 0 if valid, 1 if not, 2 on bad input.",
     )
-    replay.add_argument("simulation_id", help="e.g. sim-000001")
+    replay.add_argument("simulation_id", help="the simulation to replay, e.g. sim-000001 (see finance-list)")
     replay.add_argument(
         "--from",
         dest="from_checkpoint",
         metavar="CHECKPOINT",
-        help="checkpoint index (42, -1 for the last) or id (sim-000001:000042)",
+        help="checkpoint index (42, -1 for the last) or id (sim-000001:000042); default: the start",
     )
-    replay.add_argument("--db", default=DEFAULT_DB, help=f"SQLite store (default {DEFAULT_DB})")
+    replay.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help=f"existing SQLite store (default {DEFAULT_DB})"
+    )
+    replay.add_argument(
+        "--head",
+        metavar="HASH",
+        help="the chain head the run printed (or its summary.json holds); the stored chain must end in it",
+    )
     replay.add_argument(
         "--read-only", action="store_true", help="open the store read-only (no replay event logged)"
     )
-    replay.add_argument("--json", action="store_true", help="one-line JSON")
+    replay.add_argument("--json", action="store_true", help="print the report as one line of JSON")
     replay.set_defaults(handler=cmd_replay)
 
-    resume = subparsers.add_parser("finance-resume", help="continue an interrupted finance simulation")
-    resume.add_argument("simulation_id")
-    resume.add_argument("--db", default=DEFAULT_DB)
+    resume = subparsers.add_parser(
+        "finance-resume",
+        help="continue an interrupted finance simulation",
+        description="Continue a stored simulation from its last checkpoint: one that was stopped, "
+        "failed, or whose process was killed (finance-list shows it as interrupted). Its chain "
+        "equals the uninterrupted run's. Refuses a run a live process still owns.",
+    )
+    resume.add_argument(
+        "simulation_id", help="the simulation to continue, e.g. sim-000002 (see finance-list)"
+    )
+    resume.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help=f"existing SQLite store (default {DEFAULT_DB})"
+    )
     resume.set_defaults(handler=cmd_finance_resume)
 
-    strategies = subparsers.add_parser("finance-strategies", help="list finance strategies and parameters")
-    strategies.add_argument("--json", action="store_true")
+    listing = subparsers.add_parser(
+        "finance-list",
+        help="list the simulations in a finance store and their status",
+        description="One line per stored simulation: id, status, checkpoints, seed, capital, name. "
+        "A run left 'running' by a process that no longer exists (killed) shows as interrupted.",
+    )
+    listing.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help=f"existing SQLite store (default {DEFAULT_DB})"
+    )
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    listing.set_defaults(handler=cmd_finance_list)
+
+    strategies = subparsers.add_parser(
+        "finance-strategies",
+        help="list finance strategies and parameters",
+        description="Every registered strategy with its description, default risk profile and "
+        "parameters (name=default); set them with finance-run --param NAME=VALUE.",
+    )
+    strategies.add_argument("--json", action="store_true", help="print strategies and risk profiles as JSON")
     strategies.set_defaults(handler=cmd_finance_strategies)
 
     if commands is not None:
@@ -266,6 +401,7 @@ def register_cli(subparsers: Any, commands: dict[str, Handler] | None = None) ->
                 "finance-run": cmd_finance_run,
                 "replay": cmd_replay,
                 "finance-resume": cmd_finance_resume,
+                "finance-list": cmd_finance_list,
                 "finance-strategies": cmd_finance_strategies,
             }
         )

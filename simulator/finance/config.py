@@ -20,7 +20,7 @@ from .synthetic import Regime, synthetic_bars
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Rate = Field(ge=0.0, le=1.0)
@@ -55,7 +55,9 @@ class ExchangeConfig(_Service):
     slippage_jitter_bps: float = Field(0.0, ge=0, le=1000, description="extra random slippage, uniform")
     reject_rate: float = Field(0.0, ge=0, le=1, description="share of orders rejected at random")
     allow_short: bool = False
-    short_margin: float = Field(1.0, ge=0, le=10, description="cash held against a new short, x notional")
+    short_margin: float = Field(
+        1.0, ge=0, le=10, description="cash kept at the broker on top of a short's proceeds, x its value"
+    )
 
 
 class LatencyRule(_Model):
@@ -154,7 +156,7 @@ class ExecutorConfig(_Model):
 class FinanceConfig(_Model):
     name: str = "finance"
     seed: int = Field(0, ge=0, lt=2**63)
-    initial_capital: float = Field(100_000.0, gt=0, le=1e12, description="dollars")
+    initial_capital: float = Field(100_000.0, ge=1.0, le=1e12, description="dollars")
     market: MarketConfig = MarketConfig()
     strategy: StrategyConfig = StrategyConfig()
     services: ServicesConfig = ServicesConfig()
@@ -194,7 +196,10 @@ def parse_config(data: dict[str, Any] | None, base_dir: str | Path | None = None
 
 def read_config(path: str | Path) -> dict[str, Any]:
     """The raw mapping of a YAML config file (validate it with `parse_config`)."""
-    return load_yaml(path, "config", ConfigError, allow_empty=True)
+    try:
+        return load_yaml(path, "config", ConfigError, allow_empty=True)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not a UTF-8 text file (expected a YAML config)") from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> FinanceConfig:

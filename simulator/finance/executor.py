@@ -33,6 +33,7 @@ from .services import (
     PAYMENTS,
     TRADER,
 )
+from .services.exchange import short_lock
 from .strategies import MarketView
 
 Steps = Generator[Any, Any, Any]
@@ -50,7 +51,9 @@ class PhaseExecutor:
         *,
         resume_time: float = 0.0,
         stop_after: int | None = None,
+        team: Any = None,
     ) -> None:
+        """`team`: an opt-in `simulator.orchestration.phases.PhaseTeam` reviewing each phase."""
         self.ctx = ctx
         self.market = ctx.market
         self.config = ctx.config
@@ -58,6 +61,7 @@ class PhaseExecutor:
         self.on_checkpoint = on_checkpoint
         self.resume_time = resume_time
         self.stop_after = stop_after
+        self.team = team
         self.taken = 0
         self._seq = 0  # requests made in the current phase (request ids: cycle.phase.n)
         ex = ctx.config.services.exchange
@@ -85,6 +89,8 @@ class PhaseExecutor:
                 yield actor.wait(slot - actor.now)
             self._seq = 0
             result = yield from self.handlers[phase](actor, cycle)
+            if self.team is not None:
+                result = yield from self.team.review(PHASES[phase], cycle, result)
             actor.emit("phase.complete", TRADER, {"cycle": cycle, "phase": phase, "result": result})
             yield from self._until(
                 actor, lambda c=cycle, p=phase: (actor.me["cycle"], actor.me["phase"]) != (c, p)
@@ -114,10 +120,12 @@ class PhaseExecutor:
         inbox = actor.me["inbox"]
         return [inbox[r] for r in ids]
 
-    def _cash(self, obs: dict[str, dict[str, Any]]) -> tuple[int, int]:
-        """(bank cash, free brokerage cash) from an observation of both accounts."""
+    def _cash(self, obs: dict[str, dict[str, Any]], prices: dict[str, float]) -> tuple[int, int]:
+        """(bank cash, free brokerage cash) from an observation of both accounts: free is what
+        is neither reserved for settling orders nor held against shorts marked at `prices`."""
         brk = obs[BROKERAGE]
-        return obs[ACCT_TRADER]["balance"], brk["balance"] - brk["reserved"]
+        lock = short_lock(brk["positions"], prices, self.config.services.exchange.short_margin)
+        return obs[ACCT_TRADER]["balance"], brk["balance"] - brk["reserved"] - lock
 
     # -- phases -----------------------------------------------------------------------------
     def analyze(self, actor: ActorContext, cycle: int) -> Steps:
@@ -144,11 +152,14 @@ class PhaseExecutor:
         }
 
     def plan(self, actor: ActorContext, cycle: int) -> Steps:
-        """Turn target weights into orders (sells first), skipping moves inside the band."""
+        """Turn target weights into orders (sells first), skipping moves inside the band.
+
+        Going from long to short (or back) is two orders: the exit, which closes the position,
+        then the entry, which opens the new side; so the exit never waits on the entry's margin.
+        """
         a = actor.me["work"]["analyze"]
         book = actor.me["book"]
         band = self.ctx.profile.rebalance_band
-        ex = self.config.executor
         orders: list[dict[str, Any]] = []
         for s in self.market.symbols:
             price, target, now = a["open"][s], a["targets"][s], a["current"][s]
@@ -157,22 +168,28 @@ class PhaseExecutor:
             if want == held or (target != 0.0 and abs(target - now) < band):
                 continue
             side = "buy" if want > held else "sell"
-            order: dict[str, Any] = {
-                "id": f"{cycle}.{len(orders)}",
-                "symbol": s,
-                "side": side,
-                "qty": abs(want - held),
-                "type": ex.order_type,
-                "limit": None,
-            }
-            if ex.order_type == "limit":
-                offset = ex.limit_offset_bps / 1e4
-                order["limit"] = round(price * (1 + offset if side == "buy" else 1 - offset), 6)
-            order["amount"] = notional_cents(price, order["qty"])
-            orders.append(order)
+            flips = held != 0 and want != 0 and (held > 0) != (want > 0)
+            for qty in (abs(held), abs(want)) if flips else (abs(want - held),):
+                orders.append(self._planned(f"{cycle}.{len(orders)}", s, side, qty, price))
         orders.sort(key=lambda o: o["side"] != "sell")
         yield from ()  # a phase is a generator, even one that needs no service
         return {"orders": orders}
+
+    def _planned(self, oid: str, symbol: str, side: str, qty: int, price: float) -> dict[str, Any]:
+        ex = self.config.executor
+        order: dict[str, Any] = {
+            "id": oid,
+            "symbol": symbol,
+            "side": side,
+            "qty": qty,
+            "type": ex.order_type,
+            "limit": None,
+        }
+        if ex.order_type == "limit":
+            offset = ex.limit_offset_bps / 1e4
+            order["limit"] = round(price * (1 + offset if side == "buy" else 1 - offset), 6)
+        order["amount"] = notional_cents(price, qty)
+        return order
 
     def validate(self, actor: ActorContext, cycle: int) -> Steps:
         """Compliance approves or denies each planned order."""
@@ -217,6 +234,53 @@ class PhaseExecutor:
         worst = open_price * (1.0 + self.worst_slip)
         return min(worst, o["limit"]) if o["type"] == "limit" else worst
 
+    def _sell_price(self, o: dict[str, Any], open_price: float) -> float:
+        worst = open_price * (1.0 - self.worst_slip)
+        return max(worst, o["limit"]) if o["type"] == "limit" else worst
+
+    def _cost(self, notional: int) -> int:
+        return notional + fee_cents(notional, self.fee_rate, self.min_fee)
+
+    def _locked(self, notional: int) -> int:
+        """Cash the exchange holds against a short of this value (see `short_lock`)."""
+        return int(round(notional * (1.0 + self.config.services.exchange.short_margin)))
+
+    def _cover_need(self, o: dict[str, Any], opens: dict[str, float], qty: int) -> int:
+        """A cover's cost less the lock it releases (what it takes from free cash, at worst)."""
+        price = opens[o["symbol"]]
+        return self._cost(notional_cents(self._buy_price(o, price), qty)) - self._locked(
+            notional_cents(price, qty)
+        )
+
+    def _short_need(self, o: dict[str, Any], opens: dict[str, float], qty: int) -> int:
+        """Free cash a new short takes, at worst: its lock plus the fee, less its proceeds."""
+        price = opens[o["symbol"]]
+        proceeds = notional_cents(self._sell_price(o, price), qty)
+        fee = fee_cents(proceeds, self.fee_rate, self.min_fee)
+        return self._locked(notional_cents(price, qty)) + fee - proceeds
+
+    @staticmethod
+    def _largest(qty: int, fits: Callable[[int], bool]) -> int:
+        """The largest q <= qty with fits(q) (bisection; fits must hold below some bound)."""
+        if fits(qty):
+            return qty
+        lo, hi = 0, qty
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        return lo
+
+    @staticmethod
+    def _legs(orders: Sequence[dict[str, Any]], book: dict[str, Any]) -> tuple[list, list]:
+        """(exits, entries): orders that move a position towards zero, and those that open one."""
+        pos = {s: p["qty"] for s, p in book.items()}
+        exits, entries = [], []
+        for o in orders:
+            sign = 1 if o["side"] == "buy" else -1
+            (exits if pos[o["symbol"]] * sign < 0 else entries).append(o)
+            pos[o["symbol"]] += sign * o["qty"]
+        return exits, entries
+
     def _fund(self, actor: ActorContext, need: int, bank_cash: int) -> Steps:
         """Move `need` cents from the bank to the brokerage through a payment intent."""
         pay = self.ctx.services.payments
@@ -238,41 +302,47 @@ class PhaseExecutor:
         return {k: result[k] for k in ("ok", "amount", "fee", "intent_id", "reason")}
 
     def execute(self, actor: ActorContext, cycle: int) -> Steps:
-        """Sell, fund the buys through a payment if the brokerage lacks cash, then buy."""
+        """Exit positions (sell longs), then fund what the rest needs through one payment if the
+        brokerage lacks cash, then cover shorts, open shorts and buy, each sized to the cash."""
         work = actor.me["work"]
         approved = set(work["validate"]["approved"])
-        orders = [o for o in work["plan"]["orders"] if o["id"] in approved]
+        planned = work["plan"]["orders"]
         opens = work["analyze"]["open"]
-        sells = [o for o in orders if o["side"] == "sell"]
-        buys = [o for o in orders if o["side"] == "buy"]
+        exits, entries = self._legs(planned, actor.me["book"])
+        exits = [o for o in exits if o["id"] in approved]
+        entries = [o for o in entries if o["id"] in approved]
+        sells = [o for o in exits if o["side"] == "sell"]
+        groups = (
+            ("cover", [o for o in exits if o["side"] == "buy"]),
+            ("short", [o for o in entries if o["side"] == "sell"]),
+            ("buy", [o for o in entries if o["side"] == "buy"]),
+        )
         results: list[dict[str, Any]] = []
         if sells:
             results += yield from self._ask(actor, [self._order(o, o["qty"]) for o in sells])
         funding = None
-        skipped = []
-        if buys:
+        skipped: list[dict[str, Any]] = []
+        if any(group for _, group in groups):
             obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
-            bank_cash, free = self._cash(obs)
+            bank_cash, free = self._cash(obs, opens)
             need = 0
-            for o in buys:
-                n = notional_cents(self._buy_price(o, opens[o["symbol"]]), o["qty"])
-                need += n + fee_cents(n, self.fee_rate, self.min_fee)
+            for kind, group in groups:
+                for o in group:
+                    need += self._need(kind, o, opens, o["qty"])
             if need > free:
                 funding = yield from self._fund(actor, need - free, bank_cash)
                 obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
-                _, free = self._cash(obs)
-            requests = []
-            for o in buys:
-                price = self._buy_price(o, opens[o["symbol"]])
-                qty = min(o["qty"], affordable_qty(free, price, self.fee_rate, self.min_fee))
-                if qty <= 0:
-                    skipped.append({"id": o["id"], "reason": "not enough cash"})
+            sent = False
+            for kind, planned_group in groups:
+                group = self._open_side_ok(kind, planned_group, actor.me["book"], skipped)
+                if not group:
                     continue
-                n = notional_cents(price, qty)
-                free -= n + fee_cents(n, self.fee_rate, self.min_fee)
-                requests.append(self._order(o, qty))
-            if requests:
-                results += yield from self._ask(actor, requests)
+                if sent:  # what the previous group really filled and released
+                    obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
+                requests = self._sized(kind, group, obs, opens, skipped)
+                if requests:
+                    results += yield from self._ask(actor, requests)
+                    sent = True
         fills = [r for r in results if r["status"] == "filled"]
         return {
             "fills": [{k: r[k] for k in ("id", "symbol", "side", "qty", "price", "fee")} for r in fills],
@@ -284,6 +354,53 @@ class PhaseExecutor:
             "skipped": skipped,
             "funding": funding,
         }
+
+    @staticmethod
+    def _open_side_ok(
+        kind: str, group: list[dict[str, Any]], book: dict[str, Any], skipped: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Entries go only on a flat or same-side position (the exit before them may have failed)."""
+        if kind == "cover":
+            return group
+        ok = []
+        for o in group:
+            held = book[o["symbol"]]["qty"]
+            if (kind == "short" and held > 0) or (kind == "buy" and held < 0):
+                skipped.append({"id": o["id"], "reason": f"the exit did not fill: still holding {held}"})
+            else:
+                ok.append(o)
+        return ok
+
+    def _need(self, kind: str, o: dict[str, Any], opens: dict[str, float], qty: int) -> int:
+        if kind == "cover":
+            return self._cover_need(o, opens, qty)
+        if kind == "short":
+            return self._short_need(o, opens, qty)
+        return self._cost(notional_cents(self._buy_price(o, opens[o["symbol"]]), qty))
+
+    def _sized(
+        self,
+        kind: str,
+        group: list[dict[str, Any]],
+        obs: dict[str, dict[str, Any]],
+        opens: dict[str, float],
+        skipped: list[dict[str, Any]],
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """Each order of a group cut to what the brokerage's free cash allows (at worst prices)."""
+        _, free = self._cash(obs, opens)
+        requests = []
+        for o in group:
+            if kind == "buy":
+                price = self._buy_price(o, opens[o["symbol"]])
+                qty = min(o["qty"], affordable_qty(free, price, self.fee_rate, self.min_fee))
+            else:
+                qty = self._largest(o["qty"], lambda q, o=o, f=free: self._need(kind, o, opens, q) <= f)
+            if qty <= 0:
+                skipped.append({"id": o["id"], "reason": "not enough cash"})
+                continue
+            free -= self._need(kind, o, opens, qty)
+            requests.append(self._order(o, qty))
+        return requests
 
     def evaluate(self, actor: ActorContext, cycle: int) -> Steps:
         """Close the day, mark the book to the close, check that no money was created or lost."""
@@ -335,7 +452,7 @@ class PhaseExecutor:
         swept = 0
         if self.config.executor.sweep:
             obs = yield actor.observe([ACCT_TRADER, BROKERAGE])
-            _, free = self._cash(obs)
+            _, free = self._cash(obs, actor.me["work"]["evaluate"]["close"])
             if free > 0:
                 (result,) = yield from self._ask(
                     actor,

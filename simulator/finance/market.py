@@ -112,12 +112,26 @@ def load_csv(path: str | Path, symbol: str | None = None) -> Bars:
     """Daily bars from a CSV in the common layout `Date,Open,High,Low,Close[,Adj Close],Volume`.
 
     Rows whose prices are all `null` (holidays in some exports) are skipped; anything else that
-    does not parse is an error naming the file, line and column.
+    does not parse, or a bar whose open or close lies outside its low..high, is an error naming
+    the file, line and column.
     """
     path = Path(path)
     symbol = symbol or path.stem
+    if path.is_dir():
+        raise MarketDataError(f"{path}: is a directory, not a CSV file ({CSV_LAYOUT})")
     if not path.is_file():
         raise MarketDataError(f"{path}: no such CSV file")
+    try:
+        return _read_csv(path, symbol)
+    except UnicodeDecodeError as exc:
+        raise MarketDataError(
+            f"{path}: is not a UTF-8 text file (byte {exc.start}); expected CSV {CSV_LAYOUT}"
+        ) from None
+    except OSError as exc:
+        raise MarketDataError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+
+
+def _read_csv(path: Path, symbol: str) -> Bars:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -160,6 +174,12 @@ def load_csv(path: str | Path, symbol: str | None = None) -> Bars:
                     raise MarketDataError(f"{where}: column {label}: price must be > 0, got {value:g}")
             if lo > h:
                 raise MarketDataError(f"{where}: Low {lo:g} is above High {h:g}")
+            for value, label in ((o, "Open"), (c, "Close")):
+                if not lo <= value <= h:
+                    raise MarketDataError(
+                        f"{where}: column {label}: {value:g} lies outside the day's Low..High "
+                        f"({lo:g} .. {h:g}); every price of a bar must be within its range"
+                    )
             vol_text = row[vol_col].strip() if vol_col is not None else ""
             vol = 0.0 if vol_text.lower() in ("", "null") else _number(vol_text, where, "Volume")
             if dates and day <= dates[-1]:

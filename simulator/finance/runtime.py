@@ -138,6 +138,8 @@ class SimulationRuntime:
         """Continue a stored simulation from its last checkpoint."""
         store = self._need_store()
         sim = store.get_simulation(simulation_id)
+        if sim["status"] == "completed":
+            raise FinanceError(f"simulation {simulation_id} is completed: nothing to resume (replay checks)")
         config, market = config_of(sim)
         hashes, bad, why = verify_stored(store.iter_checkpoints(simulation_id))
         if bad is not None:
@@ -149,7 +151,7 @@ class SimulationRuntime:
             rows = (r.payload() for r in store.iter_checkpoints(simulation_id))
             resume_time = restore_world(ctx.world, rows, ctx.log_fields)["time"]
         provenance = Provenance(ctx.world, ctx.log_fields, len(hashes), hashes[-1] if hashes else None)
-        store.update_simulation(simulation_id, status="running")
+        store.claim_simulation(simulation_id)
         store.log_event(simulation_id, "simulation_resumed", "runtime", {"from_index": len(hashes) - 1})
         return self._drive(ctx, provenance, resume_time, stop_after, keep, on_checkpoint)
 
@@ -194,10 +196,12 @@ class SimulationRuntime:
                 try:
                     writer.flush()
                 finally:
-                    self.store.update_simulation(sid, status="failed")
+                    # Ctrl-C stops a healthy run: it can be resumed as it is
+                    stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                    self.store.update_simulation(sid, status=stopped)
                     self.store.log_event(
                         sid,
-                        "simulation_failed",
+                        f"simulation_{stopped}",
                         "runtime",
                         {"error": f"{type(exc).__name__}: {exc}", "checkpoints": provenance.index},
                     )

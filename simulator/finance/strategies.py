@@ -68,7 +68,7 @@ class MarketView:
 
 
 class StrategyParams(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Strategy(ABC):

@@ -1,6 +1,8 @@
 """The SQLite schema: the seed's tables (tournaments, strategies, simulations, checkpoints,
 standings, events) and their indexes, plus a few columns the deterministic runs need
-(seed, result, chain head; a checkpoint's cycle, date and simulation time).
+(seed, result, chain head; a checkpoint's cycle, date and simulation time), and the process
+that owns a running simulation (`owner`: pid, process start time, host), so a run killed
+without a chance to say so reads as interrupted.
 
 `created_at`/`updated_at` columns are wall-clock bookkeeping filled in by SQLite itself; the
 simulation never reads them and they are never hashed.
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS simulations (
     final_capital REAL,
     result JSON,
     chain_head TEXT,
+    owner JSON,
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     completed_at TIMESTAMP
 );
@@ -93,5 +96,8 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+
+# Columns added after a table's first release: (table, column, type), added on open if missing.
+MIGRATIONS = (("simulations", "owner", "JSON"),)
 
 TABLES = ("tournaments", "strategies", "simulations", "checkpoints", "standings", "events")

@@ -11,24 +11,58 @@ consistent prefix of the chain. Ids come from per-table counters (`sim-000001`),
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .schema import SCHEMA, SCHEMA_VERSION
+from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 
 class StoreError(ValueError):
     """A store problem worth one line: a missing database, an unknown id, a bad status."""
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
 STATUSES = ("pending", "running", "interrupted", "completed", "failed", "cancelled")
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def this_process() -> dict[str, Any]:
+    """The owner record of the calling process: pid, its start time and the host."""
+    import psutil
+
+    return {"pid": os.getpid(), "started": psutil.Process().create_time(), "host": socket.gethostname()}
+
+
+def owner_alive(owner: dict[str, Any] | None) -> bool:
+    """Whether the process that claimed a run still exists (the same pid *and* start time,
+    so a recycled pid does not count). An owner on another host is assumed alive."""
+    import psutil
+
+    if not owner:
+        return False
+    if owner.get("host") != socket.gethostname():
+        return True
+    try:
+        process = psutil.Process(int(owner["pid"]))
+        same = abs(process.create_time() - float(owner["started"])) < 0.01
+        return same and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
+
+
+def effective_status(status: str, owner: str | None) -> str:
+    """A `running` run whose owning process is gone was interrupted (and can be resumed)."""
+    if status == "running" and not owner_alive(json.loads(owner) if owner else None):
+        return "interrupted"
+    return status
 
 
 @dataclass(frozen=True)
@@ -59,34 +93,97 @@ CheckpointRow = tuple[str, str, str, int, int, str, float, str, str | None, str]
 class Store:
     """A SQLite database in WAL mode holding everything a run persists."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = True) -> None:
+        """Open (or, unless `readonly` or `create=False`, create) the store at `path`.
+
+        Anything that is not a usable SQLite file (a directory, another kind of file, one this
+        process may not read or write, a missing one that must not be created) is a one-line
+        `StoreError`, raised before anything is written.
+        """
         self.path = Path(path)
         self.readonly = readonly
-        if readonly:
-            if not self.path.is_file():
-                raise StoreError(f"no store at {self.path}")
-            uri = f"file:{self.path.resolve()}?mode=ro"
-            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"{self.path}: could not enable WAL mode (got {mode!r})")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.executescript(SCHEMA)
-            self.conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._check_path(create and not readonly)
+        try:
+            if readonly:
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+                self._check_tables(may_create=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                self._check_tables(may_create=create)
+                self._set_up()
+            self.conn.execute("PRAGMA busy_timeout=30000")
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            if getattr(self, "conn", None) is not None:
+                self.conn.close()
+            if isinstance(exc, StoreError):
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"{self.path}: cannot open it as a SQLite store: {reason}") from None
         self.conn.row_factory = sqlite3.Row
+
+    def _check_path(self, may_create: bool) -> None:
+        path = self.path
+        if path.is_dir():
+            raise StoreError(f"{path}: is a directory; --db takes a SQLite file, e.g. results/finance.sqlite")
+        if not path.exists():
+            if not may_create:
+                raise StoreError(f"{path}: no such store (finance-run --db {path} creates one)")
+            return
+        if not path.is_file():
+            raise StoreError(f"{path}: is not a regular file; --db takes a SQLite file")
+        if not os.access(path, os.R_OK if self.readonly else os.R_OK | os.W_OK):
+            what = "read" if self.readonly else "read and write"
+            raise StoreError(f"{path}: permission denied (this process cannot {what} it)")
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        if head and head != SQLITE_MAGIC:
+            raise StoreError(f"{path}: is not a SQLite database (no SQLite header); --db takes a SQLite file")
+
+    def _check_tables(self, may_create: bool) -> None:
+        """Refuse a SQLite file that is not a store: another program's database (never written
+        to), or an empty one where a store must already exist."""
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        tables = {r[0] for r in rows}
+        if "simulations" in tables:
+            return
+        if tables:
+            raise StoreError(
+                f"{self.path}: is a SQLite database of something else (tables: {', '.join(sorted(tables))}); "
+                "--db takes a store written by finance-run, or a new file"
+            )
+        if not may_create:
+            raise StoreError(f"{self.path}: is an empty database, not a store (finance-run --db creates one)")
+
+    def _set_up(self) -> None:
+        mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"{self.path}: could not enable WAL mode (got {mode!r})")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+        for table, column, kind in MIGRATIONS:
+            have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
 
     @classmethod
     def reader(cls, path: str | Path) -> Store:
         """A read-only connection, safe to use while another connection writes a run."""
         return cls(path, readonly=True)
+
+    @classmethod
+    def existing(cls, path: str | Path) -> Store:
+        """A writable connection to a store that must already exist (never creates one)."""
+        return cls(path, create=False)
 
     # -- plumbing ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -180,13 +277,14 @@ class Store:
         strategy_id: str | None = None,
         tournament_id: str | None = None,
     ) -> str:
+        owner = _json(this_process())
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             sid = self._next_id("simulations", "sim")
             self.conn.execute(
                 "INSERT INTO simulations(id, tournament_id, strategy_id, name, config, seed, status,"
-                " initial_capital) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-                (sid, tournament_id, strategy_id, name, _json(config), seed, initial_capital),
+                " initial_capital, owner) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (sid, tournament_id, strategy_id, name, _json(config), seed, initial_capital, owner),
             )
             self.conn.execute("COMMIT")
         except BaseException:
@@ -195,17 +293,59 @@ class Store:
         return sid
 
     def get_simulation(self, simulation_id: str) -> dict[str, Any]:
+        """A simulation's row; a `running` one whose process is gone reads as `interrupted`."""
         row = self._one("SELECT * FROM simulations WHERE id = ?", (simulation_id,), "simulation")
         out = dict(row)
         out["config"] = json.loads(row["config"])
         out["result"] = json.loads(row["result"]) if row["result"] else None
+        out["owner"] = json.loads(row["owner"]) if out.get("owner") else None
+        out["status"] = effective_status(row["status"], row["owner"] if "owner" in row.keys() else None)
         return out
 
     def list_simulations(self, tournament_id: str | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT id, name, status, seed, initial_capital, final_capital FROM simulations", ()
+        """id, name, status (as `get_simulation` reads it), seed, capital and checkpoint count."""
+        owner = "s.owner" if self._has_owner() else "NULL"
+        sql = (
+            "SELECT s.id, s.name, s.status, s.seed, s.initial_capital, s.final_capital, "
+            f"{owner} AS owner, (SELECT COUNT(*) FROM checkpoints c WHERE c.simulation_id = s.id)"
+            " AS checkpoints FROM simulations s"
+        )
+        args: tuple[Any, ...] = ()
         if tournament_id is not None:
-            sql, args = sql + " WHERE tournament_id = ?", (tournament_id,)
-        return [dict(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+            sql, args = sql + " WHERE s.tournament_id = ?", (tournament_id,)
+        out = []
+        for r in self.conn.execute(sql + " ORDER BY s.id", args):
+            row = dict(r)
+            row["status"] = effective_status(row["status"], row.pop("owner"))
+            out.append(row)
+        return out
+
+    def _has_owner(self) -> bool:
+        return "owner" in {r[1] for r in self.conn.execute("PRAGMA table_info(simulations)")}
+
+    def claim_simulation(self, simulation_id: str) -> None:
+        """Mark a simulation `running` and owned by this process; refuse one a live process owns
+        and a completed one (checked and claimed in one transaction)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            sql = "SELECT status, owner FROM simulations WHERE id = ?"
+            row = self._one(sql, (simulation_id,), "simulation")
+            owner = json.loads(row["owner"]) if row["owner"] else None
+            if row["status"] == "completed":
+                raise StoreError(f"simulation {simulation_id} is completed: nothing to resume")
+            if row["status"] == "running" and owner_alive(owner):
+                raise StoreError(
+                    f"simulation {simulation_id} is running in process {owner['pid']} on {owner['host']}; "
+                    "wait for it to end or stop it first"
+                )
+            self.conn.execute(
+                "UPDATE simulations SET status = 'running', owner = ? WHERE id = ?",
+                (_json(this_process()), simulation_id),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def update_simulation(
         self,
@@ -224,6 +364,8 @@ class Store:
                 raise StoreError(f"simulation status {status!r} is not one of {', '.join(STATUSES)}")
             sets.append("status = ?")
             args.append(status)
+            if status != "running":
+                sets.append("owner = NULL")
             if status == "completed":
                 sets.append("completed_at = CURRENT_TIMESTAMP")
         for column, value in (("final_capital", final_capital), ("chain_head", chain_head)):
@@ -240,7 +382,9 @@ class Store:
 
     # -- checkpoints ------------------------------------------------------------------------
     def save_checkpoints(self, rows: Sequence[CheckpointRow]) -> None:
-        """Insert a batch of checkpoint rows in one transaction (all or nothing)."""
+        """Insert a batch of checkpoint rows in one transaction (all or nothing); the
+        simulation's `chain_head` moves to the batch's last hash in the same transaction, so
+        it always names the head of the stored prefix (what replay checks the chain against)."""
         if not rows:
             return
         self.conn.execute("BEGIN IMMEDIATE")
@@ -249,6 +393,8 @@ class Store:
                 f"INSERT INTO checkpoints({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            last = rows[-1]
+            self.conn.execute("UPDATE simulations SET chain_head = ? WHERE id = ?", (last[7], last[1]))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")

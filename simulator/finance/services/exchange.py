@@ -7,6 +7,10 @@ at the data's prices with fees and slippage, brokerage accounts with cash and po
   (`bank.transfer` between the clearing and market accounts, fee to the exchange's fee
   account) before the requester hears `order.result`. Cash and shares are reserved while an
   order settles.
+- Short positions: the sale's proceeds stay at the broker, and `short_margin` x the short's
+  market value more on top (`short_lock`, marked at the session's prices: the day's open while
+  it is open, its close after). An order or withdrawal may not eat into that lock; a buy that
+  covers a short releases its share first.
 - `exchange.credit` (a payment's webhook) and `exchange.withdraw` move brokerage cash, which
   always equals the clearing account's balance at the bank.
 """
@@ -33,6 +37,13 @@ from .common import (
     next_id,
     reply,
 )
+
+
+def short_lock(positions: dict[str, int], prices: dict[str, float], margin: float) -> int:
+    """Cents that must stay at the broker against open shorts: (1 + margin) x their value."""
+    return sum(
+        int(round(notional_cents(prices[s], -q) * (1.0 + margin))) for s, q in positions.items() if q < 0
+    )
 
 
 class Exchange:
@@ -108,6 +119,20 @@ class Exchange:
 
     def fee(self, notional: int) -> int:
         return fee_cents(notional, self.config.fee_rate, self.min_fee)
+
+    def marks(self, st: dict[str, Any]) -> dict[str, float]:
+        """The session's prices: today's opens while open, its closes after the close."""
+        day = st["day"]
+        if day < 0:
+            return {s: 0.0 for s in self.market.symbols}
+        table = self.market.open_price if st["session"] == "open" else self.market.close_price
+        return {s: table(s, day) for s in self.market.symbols}
+
+    def lock(self, st: dict[str, Any], acct: dict[str, Any]) -> int:
+        """The account's cash held against its open shorts (0 without shorts)."""
+        if all(q >= 0 for q in acct["positions"].values()):
+            return 0
+        return short_lock(acct["positions"], self.marks(st), self.config.short_margin)
 
     # -- session ----------------------------------------------------------------------------
     def _quote(self, world: World, event: Event, session: str, closes: bool) -> Iterable[Event]:
@@ -208,10 +233,14 @@ class Exchange:
         notional = notional_cents(price, qty)
         fee = self.fee(notional)
         acct = world.entity(order["account"])
-        available = acct["balance"] - acct["reserved"]
         sym = order["symbol"]
+        margin = self.config.short_margin
+        lock = self.lock(st, acct)
+        mark = self.market.open_price(sym, st["day"])
         if order["side"] == "buy":
             need = notional + fee
+            covered = min(qty, max(0, -acct["positions"][sym]))
+            lock -= int(round(notional_cents(mark, covered) * (1.0 + margin))) if covered else 0
         else:
             free = acct["positions"][sym] - acct["held"][sym]
             short = qty - max(free, 0)
@@ -222,10 +251,11 @@ class Exchange:
                     f"insufficient position: selling {qty} {sym}, holding {max(free, 0)} "
                     "(short selling is not allowed)",
                 )
-            need = max(0, fee - notional) + int(
-                round(notional_cents(price, max(short, 0)) * self.config.short_margin)
-            )
-        if need > available:
+            # the proceeds come in, less the fee; the new short's lock must be covered
+            grows = int(round(notional_cents(mark, short) * (1.0 + margin))) if short > 0 else 0
+            need = max(0, grows + fee - notional)
+        available = acct["balance"] - acct["reserved"] - max(lock, 0)
+        if need > 0 and need > available:
             return self._reject(
                 world, order, f"insufficient cash: needs {dollars(need)}, available {dollars(available)}"
             )
@@ -318,7 +348,7 @@ class Exchange:
             reason = f"amount must be a positive number of cents, got {amount!r}"
         else:
             acct = world.entity(account)
-            available = acct["balance"] - acct["reserved"]
+            available = acct["balance"] - acct["reserved"] - self.lock(st, acct)
             if amount > available:
                 reason = f"insufficient cash: withdrawing {dollars(amount)}, available {dollars(available)}"
         if reason is not None:

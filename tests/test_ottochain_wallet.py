@@ -1,0 +1,109 @@
+"""Wallets: the platform's DAG addresses, deterministic signatures, an encrypted store."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.ottochain.wallet import Wallet, dag_address, verify
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "ottochain"
+VECTORS = SHARED / "wallet-vectors.json"
+
+
+@pytest.mark.skipif(not VECTORS.is_file(), reason=f"{VECTORS} is absent")
+def test_addresses_of_the_wallet_vectors_are_reproduced_from_their_keys():
+    vectors = json.loads(VECTORS.read_text())["vectors"]
+    assert len(vectors) == 5
+    for v in vectors:
+        w = Wallet.from_hex(v["privateKey"])
+        assert w.public_hex == v["publicKey"]
+        assert w.address == v["address"] == dag_address(v["publicKey"])
+
+
+def test_signatures_are_deterministic_and_verify():
+    w = Wallet.from_seed_bytes(b"alice")
+    msg = {"fiberId": "f1", "eventName": "accept", "payload": {"x": 1}}
+    p1, p2 = w.sign(msg), w.sign(dict(reversed(list(msg.items()))))
+    assert p1 == p2  # RFC 6979 nonces over canonical JSON
+    assert verify(p1, msg) == w.address
+    assert verify(p1, {**msg, "eventName": "reject"}) is None
+    other = Wallet.from_seed_bytes(b"bob")
+    assert verify({"id": other.public_hex, "signature": p1["signature"]}, msg) is None
+
+
+def _leaks(secret: bytes) -> list[str]:
+    return [
+        secret.hex(),
+        secret.hex().upper(),
+        base64.b64encode(secret).decode(),
+        base64.urlsafe_b64encode(secret).decode(),
+        base64.b64encode(secret).decode().rstrip("="),
+    ]
+
+
+def test_store_never_writes_private_keys_and_rejects_a_wrong_passphrase(tmp_path, monkeypatch, capsys):
+    store = tmp_path / "wallets.json"
+    monkeypatch.setenv("SIMULATOR_WALLET_PASSPHRASE", "correct horse")
+    assert main(["wallet", "generate", "--count", "3", "--store", str(store)]) == 0
+    keys = [Wallet.from_seed_bytes(b"k1"), Wallet.from_seed_bytes(b"k2")]
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(k.secret_bytes().hex() + "\n" for k in keys)))
+    assert main(["wallet", "import", "--store", str(store)]) == 0
+    genesis = tmp_path / "genesis.csv"
+    assert (
+        main(["wallet", "export-genesis", "--store", str(store), "--balance", "10000", "--out", str(genesis)])
+        == 0
+    )
+    assert main(["wallet", "list", "--store", str(store), "--json"]) == 0
+    out = capsys.readouterr().out
+    listed = json.loads(out[out.index("[") :])
+    assert len(listed) == 5 and {k.address for k in keys} <= {r["address"] for r in listed}
+    rows = genesis.read_text().splitlines()
+    assert len(rows) == 5 and all(r.endswith(",1000000000000") for r in rows)
+
+    from simulator.ottochain.wallet import Store
+
+    secrets = [w.secret_bytes() for w in Store(store, "correct horse").wallets()]
+    assert len(secrets) == 5 and {k.secret_bytes() for k in keys} <= set(secrets)
+    written = "".join(p.read_text() for p in tmp_path.iterdir()) + out
+    for secret in secrets:
+        for form in _leaks(secret):
+            assert form not in written
+
+    monkeypatch.setenv("SIMULATOR_WALLET_PASSPHRASE", "wrong")
+    before = store.read_bytes()
+    assert main(["wallet", "list", "--store", str(store)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {store}: wrong passphrase (the store could not be decrypted)"
+    assert main(["wallet", "generate", "--count", "1", "--store", str(store)]) == 2
+    assert store.read_bytes() == before
+
+
+def test_bad_private_key_on_stdin_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SIMULATOR_WALLET_PASSPHRASE", "pw")
+    monkeypatch.setattr("sys.stdin", io.StringIO("abc\n"))
+    assert main(["wallet", "import", "--store", str(tmp_path / "w.json")]) == 2
+    assert capsys.readouterr().err.strip() == "error: <stdin> line 1: a private key is 64 hex digits"
+    assert not (tmp_path / "w.json").exists()
+
+
+def test_no_passphrase_and_no_terminal_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SIMULATOR_WALLET_PASSPHRASE", raising=False)
+    monkeypatch.setattr("builtins.open", _no_tty(open))
+    assert main(["wallet", "generate", "--count", "1", "--store", str(tmp_path / "w.json")]) == 2
+    assert "set SIMULATOR_WALLET_PASSPHRASE" in capsys.readouterr().err
+    assert not (tmp_path / "w.json").exists()
+
+
+def _no_tty(real_open):
+    def fake(path, *args, **kwargs):
+        if path == "/dev/tty":
+            raise OSError("no terminal")
+        return real_open(path, *args, **kwargs)
+
+    return fake
