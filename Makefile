@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean soak mutate
+.PHONY: run test lint bench docs clean soak mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.gat_10k
 	$(PY) -m benchmarks.finance_20y
 	$(PY) -m benchmarks.orchestration_nested
+	$(PY) -m benchmarks.tournament_trading
+	$(PY) -m benchmarks.tournament_ipd
+	$(PY) -m benchmarks.ottochain_traffic
 
 # `make soak N=50`: the full suite N times in a row; names every failing test, fails if any did.
 N ?= 50
@@ -41,6 +44,10 @@ soak: $(STAMP)
 	  else failed=$$((failed + 1)); echo "soak $$i/$(N): FAILED (results/soak/run$$i.log)"; \
 	    grep -E '^(FAILED|ERROR) ' results/soak/run$$i.log | sed 's/^/    /'; fi; \
 	done; echo "soak: $$failed of $(N) runs failed"; test $$failed -eq 0
+
+docs: $(STAMP)  # the scenario references, generated from the models (a test keeps them in sync)
+	$(PY) -m simulator.cli schema infra --out docs/infra-scenario.md
+	$(PY) -m simulator.cli schema finance --out docs/finance-config.md
 
 # `make mutate` (outside CI): mutmut over engine, infra, analysis, finance and store, then the
 # score per package. `make mutate SAMPLE=15` runs a seeded sample of 15 mutants per package.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +36,11 @@ def _overrides(pairs: list[str]) -> dict:
         if "=" not in pair:
             raise ScenarioError(f"--set {pair!r}: expected KEY=VALUE, e.g. policy.intervention_delay=5")
         key, value = pair.split("=", 1)
-        out[key] = yaml.safe_load(value)
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ScenarioError(f"--set {pair!r}: the value is not valid YAML ({problem})") from None
     return out
 
 
@@ -68,26 +74,35 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .engine import chain_of_file
+    from .infra.run import check_metrics, read_summary
 
     folder = Path(args.folder)
+    if not folder.is_dir():
+        raise ScenarioError(f"{folder}: no such run folder")
     for name in ("summary.json", "metrics.csv"):
         if not (folder / name).is_file():
             raise ScenarioError(f"{folder}: missing {name}; is this a run folder?")
-    head, count = chain_of_file(folder / "metrics.csv")
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder)
     recorded = summary.get("chain_head")
-    if summary.get("world") == "orchestration":
-        from .orchestration.run import validate_run
-    else:
-        from .infra.run import validate_run
+    check_metrics(folder / "metrics.csv")
+    head, count = chain_of_file(folder / "metrics.csv")
     agrees = "matches" if head == recorded else "DIFFERS FROM"
     print(f"file chain: {count:,} records, head {head} ({agrees} summary.json)")
-    report = validate_run(folder)
-    print(
-        json.dumps(
-            {k: report[k] for k in ("valid", "original_count", "replay_count", "first_mismatch")}, indent=2
-        )
-    )
+    if summary.get("world") == "orchestration":
+        from .orchestration.run import validate_run as replay_orchestration
+
+        report = replay_orchestration(folder)
+    else:
+        from .infra.run import validate_run
+
+        report = validate_run(folder, progress=not args.quiet)
+    keys = ("valid", "original_count", "replay_count", "first_mismatch")
+    print(json.dumps({k: report[k] for k in keys}, indent=2))
+    mismatch = report["first_mismatch"]
+    if mismatch and not args.quiet:
+        entity = f", {mismatch['entity']}" if mismatch.get("entity") else ""
+        column = f", column {mismatch['column']}" if mismatch.get("column") else ""
+        print(f"first difference: record {mismatch['seq']}{entity}{column}")
     return 0 if report["valid"] and head == recorded else 1
 
 
@@ -142,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "metrics.csv, re-run its scenario and compare record by record.",
     )
     verify.add_argument("folder", help="a run folder holding metrics.csv and summary.json")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar while the run is replayed")
     verify.set_defaults(handler=cmd_verify)
     COMMANDS["verify"] = cmd_verify
 
@@ -158,7 +174,9 @@ def _plugins() -> list[Callable]:
         "simulator.batch.cli",
         "simulator.finance.cli",
         "simulator.ottochain.cli",
+        "simulator.tournament.cli",
         "simulator.orchestration.cli",
+        "simulator.schema",
     ):
         try:
             mod = __import__(module, fromlist=["register_cli"])
@@ -170,9 +188,27 @@ def _plugins() -> list[Callable]:
     return found
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so outputs are cleaned up as for Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    try:
+        return _handle(args)
+    finally:
+        if in_main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except ScenarioError as exc:
@@ -181,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `simulator run ... | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except KeyboardInterrupt:
-        print("interrupted: completed outputs are left as they were", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        why = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{why}: completed outputs are left as they were", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:
         from .engine.recorder import RecorderError  # loaded already if a recorder failed
 

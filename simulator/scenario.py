@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,7 +22,32 @@ class ScenarioError(ValueError):
 class Strict(BaseModel):
     """Base for scenario models: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """YAML `true` is not the number 1: a bool is accepted only where the field is a bool.
+        (A model validator: a field validator on every field would also land on the
+        discriminator of tagged unions, which pydantic forbids.)"""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                if isinstance(value, bool) and field is not None and not _allows_bool(field.annotation):
+                    raise PydanticCustomError(
+                        "bool_for_number",
+                        "expected a number or text, not true/false",
+                        {"field": name, "value": value},
+                    )
+        return data
+
+
+def _allows_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_allows_bool(arg) for arg in get_args(annotation))
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -68,7 +94,32 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
         return f"{path}: unknown key (allowed: {allowed})"
     if first["type"] == "missing":
         return f"{path}: required key is missing"
-    return f"{path}: {first['msg']} (got {first.get('input')!r})"
+    if first["type"] == "bool_for_number":
+        where = dotted((*loc, first["ctx"]["field"]))
+        return f"{where}: {first['msg']} (got {first['ctx']['value']!r})"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "finite_number":
+        message += " (inf and nan are not allowed)"
+    return f"{path}: {message} (got {first.get('input')!r})"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: let PyYAML report it
+                break
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (each key may appear once)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(
@@ -80,10 +131,25 @@ def load_yaml(
     """The top-level mapping of a YAML file; `error` (one line naming the file) otherwise.
     With `allow_empty`, an empty file is an empty mapping (every value at its default)."""
     p = Path(path)
+    if p.is_dir():
+        raise error(f"{p}: is a folder, not a {what} file")
     if not p.is_file():
         raise error(f"{p}: no such {what} file")
     try:
-        data = yaml.safe_load(p.read_text())
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise error(f"{p}: cannot read the {what} file ({exc.strerror})") from None
+    if b"\0" in raw:
+        raise error(f"{p}: is not a UTF-8 text file (binary data; a {what} is YAML text)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{p}: is not a UTF-8 text file (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            f"save the {what} as UTF-8"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p}:{mark.line + 1}" if mark else str(p)
@@ -103,13 +169,43 @@ def validate(model: type[M], data: dict[str, Any], source: str = "<scenario>") -
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set `a.b.c` (or `a.0.c` for list items) in nested plain data."""
+    """Set `a.b.c` in nested plain data. A list item is named by its index (`services.0.capacity`)
+    or by its `id` (`services.transport.capacity`). Raises `ScenarioError` naming the part
+    that does not exist; keys that are new are created (validation then judges them)."""
     parts = path.split(".")
+    if not all(parts):
+        raise ScenarioError(f"{path}: empty part in the dotted path (expected e.g. policy.budget)")
     node: Any = data
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[:depth]) or "<top level>"
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part, path, here)
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ScenarioError(
+                f"{path}: {here} is a single value ({node!r}), it has no key {part!r}"
+            )
+
+
+def _list_index(items: list[Any], part: str, path: str, here: str) -> int:
+    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    if part.isdigit():
+        index = int(part)
+        if index < len(items):
+            return index
+    elif part in ids:
+        return ids.index(part)
+    allowed = f"0 to {len(items) - 1}" if items else "none: the list is empty"
+    named = f" or an id: {', '.join(map(str, ids[:12]))}{', ...' if len(ids) > 12 else ''}" if ids else ""
+    raise ScenarioError(
+        f"{path}: {here} has {len(items)} items, no item {part!r} (allowed: index {allowed}{named})"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +21,7 @@ from simulator.finance.runtime import verify_stored
 from simulator.finance.services.bank import Bank
 from simulator.infra.run import run_scenario, validate_run
 from simulator.infra.scenario import load_scenario
+from simulator.scenario import ScenarioError
 from tests.conftest import SCENARIOS
 from tests.test_services_properties import STEP, check_queue_against_reference
 
@@ -153,7 +155,12 @@ def test_any_altered_byte_of_a_record_is_found_at_its_index(recorded_run, tmp_pa
     line_start = original.rindex(b"\n", 0, position) + 1  # a newline belongs to its line
     seq_column = original[:header].decode().strip().split(",").index("seq")
     seq = int(original[line_start:].split(b"\n", 1)[0].split(b",")[seq_column])
-    report = validate_run(copy)
+    line = original[:position].count(b"\n") + 1  # its line in the file (the header is line 1)
+    try:
+        report = validate_run(copy)
+    except ScenarioError as exc:  # a line the file check refuses: named by its line number
+        assert re.search(rf"metrics\.csv:({line}|{line + 1}): ", str(exc)), str(exc)
+        return
     assert not report["valid"]
     assert report["first_mismatch"]["seq"] == seq
 
@@ -165,7 +172,10 @@ def test_an_extra_record_after_the_last_is_found_after_the_last(recorded_run, tm
     (tmp_path / "metrics.csv").write_bytes(original + last.replace(b",264,", b",265,"))
     report = validate_run(tmp_path)
     assert not report["valid"] and (report["original_count"], report["replay_count"]) == (265, 264)
-    assert report["first_mismatch"] == {"seq": 265, "expected": "<record count differs>", "actual": ""}
+    assert (report["first_mismatch"]["seq"], report["first_mismatch"]["expected"]) == (
+        265,
+        "<record count differs>",
+    )
 
 
 # -- queues ------------------------------------------------------------------------------------

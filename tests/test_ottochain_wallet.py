@@ -107,3 +107,41 @@ def _no_tty(real_open):
         return real_open(path, *args, **kwargs)
 
     return fake
+
+
+def test_libsecp256k1_signatures_are_byte_identical_to_openssl_and_verify_as_openssl_does():
+    """`sign` runs on coincurve; its DER bytes equal OpenSSL's deterministic ECDSA (raw s, not
+    normalised to low-S); `verify` gives OpenSSL's answer for a signature, its low/high-S twin,
+    a wrong message, a wrong key and damaged signatures."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    from simulator.ottochain.wallet import ORDER, openssl_sign, openssl_verify
+
+    forms = set()
+    stranger = Wallet.from_seed_bytes(b"x").public_hex
+    for i in range(60):
+        w = Wallet.from_seed_bytes(f"key-{i}".encode())
+        msg = {"kind": "event", "fiberId": f"f-{i}", "payload": {"n": i, "s": "x" * (i % 5)}}
+        proof = w.sign(msg)
+        assert proof == openssl_sign(w, msg)
+        r, s = decode_dss_signature(bytes.fromhex(proof["signature"]))
+        forms.add(s > ORDER // 2)
+        twin = {"id": proof["id"], "signature": encode_dss_signature(r, ORDER - s).hex()}
+        sig = proof["signature"]
+        hybrid = ("07" if int(proof["id"][-2:], 16) % 2 else "06") + proof["id"][2:]
+        cases = [
+            (proof, msg),
+            (twin, msg),
+            (twin, {**msg, "fiberId": "other"}),
+            ({"id": stranger, "signature": sig}, msg),
+            ({"id": proof["id"], "signature": sig[:-2] + ("00" if sig[-2:] != "00" else "01")}, msg),
+            ({"id": proof["id"], "signature": sig[:20]}, msg),
+            ({"id": proof["id"][:-2], "signature": sig}, msg),
+            ({"id": hybrid, "signature": sig}, msg),  # 06/07 point form: libsecp256k1 only
+        ]
+        answers = [verify(p, m) for p, m in cases]
+        assert answers == [openssl_verify(p, m) for p, m in cases]
+        assert answers == [w.address, w.address, None, None, None, None, None, None]
+    assert forms == {True, False}  # both high-S and low-S signatures were exercised
+    assert verify({"id": "zz", "signature": "00"}, {}) is None
+    assert verify({"signature": "00"}, {}) is None

@@ -22,6 +22,7 @@ from .tasks import (
     set_path,
     sweep_tasks,
 )
+from .worlds import WorldEntry, get_world, register_world, worlds
 
 __all__ = [
     "Backend", "Interval", "RunFn", "Task", "TaskResult", "apply_overrides", "coerce_scalar",
@@ -29,4 +30,5 @@ __all__ = [
     "parse_grid", "parse_grid_arg", "read_json", "replication_tasks", "replications",
     "results_frame", "run_batch", "run_task", "set_path", "summarise", "sweep", "sweep_tasks",
     "wilson_interval", "without_timing", "write_csv", "write_json",
+    "WorldEntry", "get_world", "register_world", "worlds",
 ]

@@ -130,12 +130,16 @@ def _run_processes(
     context = multiprocessing.get_context(start_method)
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
         futures = {pool.submit(run_task, fn, task): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # the worker died or the task could not be sent
-                result = failed_result(futures[future], exc)
-            on_done(result)
+        try:
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker died or the task could not be sent
+                    result = failed_result(futures[future], exc)
+                on_done(result)
+        except BaseException:  # Ctrl-C, SIGTERM: drop the queued runs, wait only for running ones
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _run_dask(

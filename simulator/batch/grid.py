@@ -16,10 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 Grid = dict[str, list[Any]]
 
@@ -116,9 +113,16 @@ def flatten_grid(tree: Mapping[str, Any], prefix: str = "") -> Grid:
 
 
 def load_grid(path: str | os.PathLike[str]) -> Grid:
-    """Read a grid from a YAML file (flat dotted keys, nested mappings, or both)."""
-    text = Path(path).read_text()
-    tree = yaml.safe_load(text)
+    """Read a grid from a YAML file (flat dotted keys, nested mappings, or both). A binary or
+    non-UTF-8 file, invalid YAML or a key given twice is a `ValueError` naming the file."""
+    from ..scenario import load_yaml
+
+    try:
+        tree = load_yaml(path, "grid", ValueError, allow_empty=True)
+    except ValueError as exc:
+        if "expected a mapping at the top level" not in str(exc):
+            raise
+        tree = None
     if not isinstance(tree, Mapping) or not tree:
         raise ValueError(f"{path}: a grid file must hold a non-empty mapping")
     try:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
+from ..runs import finite_or_null
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -98,14 +100,16 @@ def _json_default(value: Any) -> Any:
 def write_json(results: Sequence[TaskResult], path: str | os.PathLike[str]) -> Path:
     """Write every field of every result, sorted by index, as a JSON list.
 
-    Non-finite outcomes are written as Python's json module writes them (NaN, Infinity), so
-    `read_json` returns exactly what was written.
+    The file is strict JSON: a non-finite number (a failed run's NaN duration, an infinite
+    outcome) is written as `null`, which any JSON reader accepts (`NaN`/`Infinity` are not JSON).
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(results, key=lambda r: r["index"])
-    out.write_text(json.dumps(ordered, indent=1, sort_keys=True, default=_json_default) + "\n")
+    ordered = finite_or_null(sorted(results, key=lambda r: r["index"]))
+    text = json.dumps(ordered, indent=1, sort_keys=True, default=_json_default, allow_nan=False)
+    out.write_text(text + "\n")
     return out
+
 
 
 def read_json(path: str | os.PathLike[str]) -> list[TaskResult]:

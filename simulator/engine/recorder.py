@@ -184,7 +184,10 @@ def _serve(
 ) -> None:
     """The child: decode batches, write them through an inline Recorder, report the chain."""
     parent_end.close()  # the forked copy; else the parent hanging up would never reach us
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it tells us
+    # Ctrl-C and SIGTERM are the parent's to handle: it hangs up and we discard (and if the
+    # parent dies outright, the pipe closes all the same)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     recorder = Recorder(layout, sinks, HashChain.resume(head, count))
     try:
         recorder.open()

@@ -190,13 +190,20 @@ class CsvSink:
     def close(self, ok: bool) -> None:
         if self._file is None:
             return
-        self._flush()
-        self._file.close()
-        self._file = None
-        if ok:
-            os.replace(self.partial, self.path)
-        else:
+        try:
+            self._flush()
+            self._file.close()
+            self._file = None
+            if ok:
+                os.replace(self.partial, self.path)
+                return
+        except BaseException:  # a full disk, a folder where the file should go: no .partial left
+            if self._file is not None:
+                self._file.close()
+                self._file = None
             self.partial.unlink(missing_ok=True)
+            raise
+        self.partial.unlink(missing_ok=True)
 
 
 class CallbackSink:

@@ -94,6 +94,14 @@ class ActorContext:
         return world.env.timeout(delay, value=seen)
 
 
+class EventLimitReached(RuntimeError):
+    """A run needed more than `max_events` events before its end time."""
+
+    def __init__(self, max_events: int, now: float) -> None:
+        super().__init__(f"the run needs more than max_events={max_events:,} events (stopped at t={now:g})")
+        self.max_events, self.now = max_events, now
+
+
 class World:
     """A deterministic world: entities, reducers, actors, latency, streams and the record."""
 
@@ -265,10 +273,13 @@ class World:
         progress: Callable[[float], None] | None = None,
         steps: int = 200,
         max_events: int = 0,
+        limit_is_error: bool = False,
     ) -> None:
         """Run until nothing is scheduled, `until`, or `max_events` applied events. Sinks are
-        opened and closed here; closed with ok=False (discarding partial files) on an error."""
-        self._stop_at = max_events
+        opened and closed here; closed with ok=False (discarding partial files) on an error.
+        With `limit_is_error`, a run that would apply more than `max_events` events raises
+        `EventLimitReached` (an error: partial files are discarded)."""
+        self._stop_at = max_events + 1 if limit_is_error and max_events else max_events
         if self.layout and self.recorder is None:
             self._open_recorder()
         ok = False
@@ -279,8 +290,10 @@ class World:
                 for i in range(1, steps + 1):
                     self.env.run(until=until * i / steps)
                     progress(self.env.now)
-                    if max_events and self.seq >= max_events:
+                    if self._stop_at and self.seq >= self._stop_at:
                         break
+            if limit_is_error and max_events and self.seq > max_events:
+                raise EventLimitReached(max_events, self.env.now)
             ok = True
         finally:
             self._close_recorder(ok)

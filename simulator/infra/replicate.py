@@ -10,6 +10,7 @@ from typing import Any
 
 from .build import build_world
 from .outcomes import outcomes
+from .run import advance
 from .scenario import parse_scenario
 
 NUMERIC = (
@@ -30,7 +31,7 @@ def run_outcomes(config: dict[str, Any], seed: int) -> dict[str, float]:
     config["recording"] = {**config["recording"], "mode": "off"}
     scenario = parse_scenario(config, "<batch task>")
     world = build_world(scenario)
-    world.run(until=scenario.until)
+    advance(world, scenario)
     o = outcomes(world)
     out = {key: float(o[key]) for key in NUMERIC}
     out["cascade"] = float(o["cascade"])

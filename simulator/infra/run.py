@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..engine import CsvSink, MemorySink, Record, World, records_from_file
+from ..engine.world import EventLimitReached
 from ..runs import versions, write_json
+from ..scenario import ScenarioError
 from .build import build_world
 from .outcomes import outcomes
 from .scenario import InfraScenario, parse_scenario
@@ -64,6 +66,47 @@ class Trace:
         return " | ".join(parts)
 
 
+def advance(
+    w: World, scenario: InfraScenario, progress: Callable[[float], None] | None = None, steps: int = 200
+) -> None:
+    """Run `w` to `scenario.until`, calling `progress(now)` at `steps` even points of simulated
+    time; a run that needs more than `scenario.max_events` events is an error (`ScenarioError`,
+    partial files discarded), never a silently shorter run."""
+    try:
+        w.run(
+            until=scenario.until,
+            progress=progress,
+            steps=steps,
+            max_events=scenario.max_events,
+            limit_is_error=True,
+        )
+    except EventLimitReached as exc:
+        raise ScenarioError(
+            f"{scenario.name}: {exc}, before until={scenario.until:g}; nothing was written "
+            "(allowed: a larger max_events, a shorter until or lower demand)"
+        ) from None
+
+
+def progress_bar(w: World, total: float, desc: str) -> tuple[Any, Callable[[float], None]]:
+    """A tqdm bar over simulated time on stderr (none when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        unit="t",
+        desc=desc,
+        file=sys.stderr,
+        disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
+        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} [{elapsed}<{remaining}] {postfix}",
+    )
+
+    def tick(now: float) -> None:
+        bar.set_postfix_str(f"{w.seq:,} events", refresh=False)
+        bar.update(now - bar.n)
+
+    return bar, tick
+
+
 def run_scenario(
     scenario: InfraScenario,
     out: str | Path = "results",
@@ -83,24 +126,11 @@ def run_scenario(
         w.sinks.append(Trace(w, stream))
     bar = None
     tick: Callable[[float], None] | None = None
-    if scenario.until and not quiet and not show_trace and progress is not False:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=scenario.until,
-            unit="t",
-            desc=scenario.name,
-            file=sys.stderr,
-            disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
-            bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} [{elapsed}<{remaining}] {postfix}",
-        )
-
-        def tick(now: float) -> None:
-            bar.set_postfix_str(f"{w.seq:,} events", refresh=False)
-            bar.update(now - bar.n)
+    if not quiet and not show_trace and progress is not False:
+        bar, tick = progress_bar(w, scenario.until, scenario.name)
 
     try:
-        w.run(until=scenario.until, progress=tick)
+        advance(w, scenario, progress=tick)
     finally:
         if bar is not None:
             bar.close()
@@ -120,20 +150,95 @@ def run_scenario(
 
 
 class ReplayReport(dict):
-    """`valid`, `original_count`, `replay_count`, `first_mismatch` (seq, expected, actual)."""
+    """`valid`, `original_count`, `replay_count`, `first_mismatch` (seq, column, expected,
+    actual), `chain_head`, `recorded_chain_head`."""
 
 
-def validate_run(folder: str | Path) -> ReplayReport:
-    """Re-run the scenario recorded in `folder`'s summary.json and compare record by record
-    with its metrics.csv; name the first record that differs."""
+def read_summary(folder: Path) -> dict:
+    """A run folder's summary.json, or `ScenarioError` saying what is wrong with it."""
     import json
 
+    path = folder / "summary.json"
+    try:
+        summary = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ScenarioError(f"{path}: not valid JSON ({exc}); is this a run folder?") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
+        raise ScenarioError(f"{path}: no 'config' mapping; a run's summary.json holds the resolved scenario")
+    return summary
+
+
+def check_metrics(path: Path) -> int:
+    """Check a metrics file's shape before trusting it: a header with `seq`, every line whole
+    (ends with a newline) with an integer `seq` that never goes back. Returns the line count."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror})") from None
+    with handle:
+        header = handle.readline()
+        if not header.endswith(b"\n"):
+            raise ScenarioError(f"{path}: empty or without a header line; is this a run's metrics.csv?")
+        try:
+            columns = header.decode().rstrip("\n").split(",")
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{path}:1: the header is not UTF-8 text; is this a metrics.csv?") from None
+        if "seq" not in columns:
+            raise ScenarioError(f"{path}: no 'seq' column in the header (got {', '.join(columns[:8])}, ...)")
+        at = columns.index("seq")
+        last, number = 0, 1
+        for number, line in enumerate(handle, start=2):
+            if not line.endswith(b"\n"):
+                raise ScenarioError(f"{path}:{number}: the last line is cut off (no newline): truncated")
+            cells = line.split(b",", at + 1)
+            try:
+                seq = int(cells[at]) if len(cells) > at + 1 else None
+            except ValueError:
+                seq = None
+            if seq is None or seq < last:
+                raise ScenarioError(
+                    f"{path}:{number}: column 'seq' holds {cells[at][:20] if len(cells) > at else b''!r}"
+                    f"{'' if seq is None else f' after {last}'} (allowed: a record number, never going back)"
+                )
+            last = seq
+    return number
+
+
+def differing_column(header: bytes, expected: bytes, actual: bytes) -> tuple[str, str]:
+    """The first column in which two records' CSV lines differ, and the entity of that line
+    (the layout's id column, 4th), e.g. `("queue", "transport")`."""
+    import csv
+
+    names = next(csv.reader([header.decode(errors="replace")]))
+    ours = list(csv.reader(expected.decode(errors="replace").splitlines()))
+    theirs = list(csv.reader(actual.decode(errors="replace").splitlines()))
+    for row_a, row_b in zip(ours, theirs, strict=False):
+        entity = row_a[3] if len(row_a) > 3 else ""
+        for i, (a, b) in enumerate(zip(row_a, row_b, strict=False)):
+            if a != b:
+                return (names[i] if i < len(names) else f"column {i + 1}"), entity
+        if len(row_a) != len(row_b):
+            return "<number of columns>", entity
+    return ("<rows carried>" if len(ours) != len(theirs) else ""), ""
+
+
+def validate_run(folder: str | Path, progress: bool = False) -> ReplayReport:
+    """Re-run the scenario recorded in `folder`'s summary.json and compare record by record
+    with its metrics.csv; name the first record (and column) that differs."""
     folder = Path(folder)
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder)
     scenario = parse_scenario(summary["config"], str(folder / "summary.json"))
+    check_metrics(folder / "metrics.csv")
     memory = MemorySink()
     w = build_world(scenario, [memory])
-    w.run(until=scenario.until)
+    bar, tick = progress_bar(w, scenario.until, f"replay {scenario.name}") if progress else (None, None)
+    try:
+        advance(w, scenario, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
     header, recorded = records_from_file(folder / "metrics.csv")
     report = ReplayReport(
         valid=True,
@@ -146,7 +251,12 @@ def validate_run(folder: str | Path) -> ReplayReport:
     if header != memory.header:
         report.update(
             valid=False,
-            first_mismatch={"seq": 0, "expected": header.decode(), "actual": memory.header.decode()},
+            first_mismatch={
+                "seq": 0,
+                "column": "<header>",
+                "expected": header.decode(errors="replace"),
+                "actual": memory.header.decode(),
+            },
         )
     report["original_count"] = sum(1 for _ in recorded)
     if report["first_mismatch"] is None:
@@ -157,10 +267,13 @@ def validate_run(folder: str | Path) -> ReplayReport:
             for i, actual in enumerate(memory.data):
                 data = handle.read(len(actual))
                 if data != actual:
+                    column, entity = differing_column(header, data, actual) if data else ("<missing>", "")
                     report.update(
                         valid=False,
                         first_mismatch={
                             "seq": i + 1,
+                            "column": column,
+                            "entity": entity,
                             "expected": data.decode(errors="replace"),
                             "actual": actual.decode(),
                         },
@@ -170,7 +283,12 @@ def validate_run(folder: str | Path) -> ReplayReport:
         report["valid"] = False
         if report["first_mismatch"] is None:
             n = min(report["original_count"], report["replay_count"])
-            report["first_mismatch"] = {"seq": n + 1, "expected": "<record count differs>", "actual": ""}
+            report["first_mismatch"] = {
+                "seq": n + 1,
+                "column": "<record count>",
+                "expected": "<record count differs>",
+                "actual": "",
+            }
     if summary.get("chain_head") != w.chain_head:
         report["valid"] = False
     return report

@@ -121,10 +121,12 @@ def on_request(w: World, ev: Event) -> list[Event]:
     sid = ev.target
     s = w.entity(sid)
     out: list[Event] = []
-    if s["status"] == "failed" or s["queue"] >= s["max_queue"]:
+    if s["status"] == "failed":
         _reject(w, sid, s, ev.source, out)
-    elif s["busy"] < s["servers"]:
+    elif s["busy"] < s["servers"]:  # a free server first: with `max_queue: 0`, a loss system
         out.append(_start(w, sid, s, w.now))
+    elif s["queue"] >= s["max_queue"]:
+        _reject(w, sid, s, ev.source, out)
     else:
         s["waiting"].append((w.now, ev.source))
         s["queue"] += 1

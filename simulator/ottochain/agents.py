@@ -17,11 +17,9 @@ if TYPE_CHECKING:
 
 
 def send(sim: OttoWorld, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
-    """Submit `message` with its signatures to the metagraph; return the message id."""
-    count = sim.tx_counter[ctx.id] = sim.tx_counter.get(ctx.id, 0) + 1
-    tx = {"id": f"{ctx.id}-{count}", "message": message, "proofs": proofs}
-    ctx.emit("submit", "metagraph", {"tx": tx})
-    return tx["id"]
+    """Submit `message` with its signatures (directly, or through the traffic world's bridge);
+    return the message id."""
+    return sim.send(ctx, message, proofs)
 
 
 def answer_invitations(

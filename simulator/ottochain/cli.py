@@ -184,3 +184,78 @@ def register_cli(sub: Any, commands: dict[str, Handler]) -> None:
     run.add_argument("--quiet", action="store_true", help="only the completion table")
     run.set_defaults(handler=cmd_ottochain_run)
     commands["ottochain"] = cmd_ottochain_run
+
+    traffic = sub.add_parser(
+        "traffic",
+        help="OttoChain traffic: a persistent population evolving over generations (resumable)",
+        description="Run an evolving population of wallet agents (traits, identity and reputation, "
+        "a faulty bridge) for N generations. Every generation is checkpointed to OUT/traffic.sqlite "
+        "(WAL) and chained by hash; --resume continues from the last checkpoint with the same chain. "
+        "Writes OUT/generations.csv, summary.json, report.md with plots, metrics.prom.",
+    )
+    traffic.add_argument("scenario", nargs="?", help="traffic YAML, e.g. scenarios/ottochain_traffic.yaml")
+    traffic.add_argument("--out", default="results/ottochain_traffic", help="run folder")
+    traffic.add_argument("--generations", type=int, help="override the number of generations")
+    traffic.add_argument("--seed", type=int, help="override the seed")
+    traffic.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
+    traffic.add_argument("--resume", action="store_true", help="continue the run stored in OUT")
+    traffic.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus /metrics and /health on 127.0.0.1:PORT (0: any)"
+    )
+    traffic.add_argument("--no-progress", action="store_true", help="no progress bar")
+    traffic.set_defaults(handler=cmd_traffic)
+    commands["traffic"] = cmd_traffic
+
+
+def cmd_traffic(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from ..scenario import ScenarioError
+    from .metrics import TrafficMetrics
+    from .traffic import CSV_NAME, run_traffic
+    from .traffic_config import load_traffic
+    from .traffic_report import report
+
+    overrides: dict[str, Any] = {}
+    for pair in args.set:
+        if "=" not in pair:
+            raise ScenarioError(f"--set {pair!r}: expected KEY=VALUE, e.g. bridge.error_rate=0.1")
+        key, value = pair.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
+    if args.generations is not None:
+        overrides["generations"] = args.generations
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        raise ScenarioError(f"--metrics-port {args.metrics_port}: expected 0..65535")
+    cfg = load_traffic(args.scenario, overrides)
+    out = Path(args.out)
+    metrics = TrafficMetrics()
+    metrics.update(cfg.population, 0, {})
+    metrics.health["status"] = "starting"
+    if args.metrics_port is not None:
+        try:
+            port = metrics.serve(args.metrics_port)
+        except OSError as exc:
+            raise ScenarioError(f"--metrics-port {args.metrics_port}: {exc.strerror or exc}") from None
+        print(f"metrics on http://127.0.0.1:{port}/metrics (health: /health)", file=sys.stderr, flush=True)
+    try:
+        summary = run_traffic(
+            cfg, out, resume=args.resume, progress=not args.no_progress,
+            on_generation=lambda t, row: metrics.update(len(t.members), t.generation, row),
+        )
+    finally:
+        metrics.stop()
+    metrics.write(out / "metrics.prom")
+    report(summary, out / CSV_NAME, out)
+    o = summary["outcomes"]
+    print(
+        f"{summary['generations']} generations, population {summary['population']}, completion "
+        f"{o.get('completion_mean', 0):.1%}, fitness "
+        f"{o.get('fitness_first_fifth')} -> {o.get('fitness_last_fifth')}, "
+        f"chain head {summary['chain_head']}; wrote {out}/{CSV_NAME}, report.md, metrics.prom"
+    )
+    return 0

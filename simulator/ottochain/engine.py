@@ -13,6 +13,7 @@ script fiber, `_triggers` sends events to other machines, `_spawn` creates child
 from __future__ import annotations
 
 import copy
+import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +170,7 @@ class Ledger:
         if fid not in staged:
             if fid not in self.fibers:
                 raise _Rejected(NOT_FOUND, f"fiber {fid} not found")
-            staged[fid] = copy.deepcopy(self.fibers[fid])
+            staged[fid] = _copy(self.fibers[fid])
         return staged[fid]
 
     def _transition(
@@ -350,6 +351,11 @@ class Ledger:
             "result": out.get("_result") if isinstance(out, dict) else out,
             "invokedBy": caller,
         }
+
+
+def _copy(record: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of plain data, as `copy.deepcopy` makes it, in a fraction of the time."""
+    return pickle.loads(pickle.dumps(record, pickle.HIGHEST_PROTOCOL))
 
 
 def _as_list(value: Any) -> list[dict[str, Any]]:

@@ -285,7 +285,13 @@ class Evaluator:
             raise JsonLogicError(f"variable {key!r} is an SDK extension", "var", self.where)
         node = data
         if isinstance(ctx, dict) and isinstance(data, dict):
-            node = {**data, **ctx}
+            head, _, rest = key.partition(".")  # as in {**data, **ctx}, without building it
+            node = ctx[head] if head in ctx else data.get(head)
+            if node is None:
+                return default
+            if not rest:
+                return node
+            key = rest
         elif isinstance(ctx, list) and isinstance(data, list):
             node = data + ctx
         elif ctx is not None and not isinstance(ctx, str | int | float | bool):
@@ -347,7 +353,7 @@ class Evaluator:
                 return self._let(raw, data, ctx)
             if op in CALLBACK_OPS:
                 return self._callback(op, raw, data, ctx)
-            args = [self.eval(a, data, ctx) for a in raw]
+            args = [self.eval(a, data, ctx) if isinstance(a, dict | list) else a for a in raw]
             if op == "missing":
                 return _missing(self, args, data)
             if op == "missing_some":

@@ -1,6 +1,13 @@
 """Wallets: secp256k1 keys, DAG addresses as the platform derives them, ECDSA signatures with
 deterministic (RFC 6979) nonces, and a store encrypted at rest (scrypt + AES-GCM).
 
+Signing and verifying run on libsecp256k1 (`coincurve`), about ten times faster than
+OpenSSL through `cryptography`, with the same bytes: libsecp256k1 always returns the low-S
+form of a signature, OpenSSL the raw s = k^-1 (z + r d) mod n, so `sign` recomputes that s
+from the RFC 6979 nonce (a few HMACs) and the r libsecp256k1 found. `verify` accepts both
+forms, as OpenSSL does; anything libsecp256k1 refuses is judged by `cryptography` instead,
+so the answers are OpenSSL's. `cryptography` still derives keys and runs the encrypted store.
+
 A DAG address is "DAG" + a check digit + the last 36 characters of
 base58(sha256(X.509 SubjectPublicKeyInfo prefix + uncompressed public key)); the check
 digit is the sum of the decimal digits in those 36 characters, mod 9.
@@ -10,15 +17,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+import coincurve
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -46,6 +57,7 @@ def base58(data: bytes) -> str:
     return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
 
 
+@lru_cache(maxsize=65536)
 def dag_address(public_hex: str) -> str:
     digest = hashlib.sha256(SPKI_PREFIX + bytes.fromhex(public_hex)).digest()
     tail = base58(digest)[-36:]
@@ -56,6 +68,24 @@ def dag_address(public_hex: str) -> str:
 def canonical(message: Any) -> bytes:
     """The bytes that are signed: sorted-key, compact JSON."""
     return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
+
+
+def rfc6979_nonce(secret: int, digest: bytes) -> int:
+    """The deterministic nonce k of RFC 6979 section 3.2 for secp256k1 with HMAC-SHA256."""
+    x = secret.to_bytes(32, "big")
+    h = (int.from_bytes(digest, "big") % ORDER).to_bytes(32, "big")
+    v, k = b"\x01" * 32, b"\x00" * 32
+    k = hmac.digest(k, v + b"\x00" + x + h, "sha256")
+    v = hmac.digest(k, v, "sha256")
+    k = hmac.digest(k, v + b"\x01" + x + h, "sha256")
+    v = hmac.digest(k, v, "sha256")
+    while True:
+        v = hmac.digest(k, v, "sha256")
+        nonce = int.from_bytes(v, "big")
+        if 0 < nonce < ORDER:
+            return nonce
+        k = hmac.digest(k, v + b"\x00", "sha256")
+        v = hmac.digest(k, v, "sha256")
 
 
 @dataclass(frozen=True)
@@ -84,33 +114,100 @@ class Wallet:
     def generate(cls) -> Wallet:
         return cls(ec.generate_private_key(CURVE))
 
-    @property
+    @cached_property
     def public_hex(self) -> str:
         raw = self.key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
         return raw.hex()
 
-    @property
+    @cached_property
     def address(self) -> str:
         return dag_address(self.public_hex)
 
+    @cached_property
+    def _secret(self) -> int:
+        return self.key.private_numbers().private_value
+
+    @cached_property
+    def _signer(self) -> coincurve.PrivateKey:
+        return coincurve.PrivateKey(self.secret_bytes())
+
     def secret_bytes(self) -> bytes:
-        return self.key.private_numbers().private_value.to_bytes(32, "big")
+        return self._secret.to_bytes(32, "big")
 
     def sign(self, message: Any) -> dict[str, str]:
-        """A proof: the signer's public key and a DER ECDSA signature (hex) over canonical JSON."""
-        return {"id": self.public_hex, "signature": self.key.sign(canonical(message), SIGNING).hex()}
+        """A proof: the signer's public key and a DER ECDSA signature (hex) over canonical JSON,
+        byte for byte what OpenSSL's deterministic ECDSA gives (see the module's note)."""
+        data = canonical(message)
+        digest = hashlib.sha256(data).digest()
+        r, low = decode_dss_signature(self._signer.sign(digest, hasher=None))
+        k = rfc6979_nonce(self._secret, digest)
+        zrd = (int.from_bytes(digest, "big") + r * self._secret) % ORDER  # s = zrd / k
+        if low * k % ORDER == zrd:
+            s = low
+        elif (ORDER - low) * k % ORDER == zrd:
+            s = ORDER - low
+        else:  # cannot happen: the same k gives the same r
+            raise AssertionError("libsecp256k1 and RFC 6979 disagree on the nonce")
+        return {"id": self.public_hex, "signature": encode_dss_signature(r, s).hex()}
 
 
 def verify(proof: dict[str, str], message: Any) -> str | None:
     """The signer's address when `proof` signs `message`, else None."""
     try:
-        pub = ec.EllipticCurvePublicKey.from_encoded_point(CURVE, bytes.fromhex(proof["id"]))
-        pub.verify(bytes.fromhex(proof["signature"]), canonical(message), ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError, KeyError, TypeError):
+        key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
+        data = canonical(message)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    if not _fast_verify(key, signature, data) and not _openssl_verify(key, signature, data):
+        return None  # what libsecp256k1 refuses, OpenSSL judges: the answers are OpenSSL's
     return dag_address(proof["id"])
+
+
+def openssl_sign(wallet: Wallet, message: Any) -> dict[str, str]:
+    """`Wallet.sign` through OpenSSL (`cryptography`): the reference, and the baseline the
+    benchmark measures against."""
+    return {"id": wallet.public_hex, "signature": wallet.key.sign(canonical(message), SIGNING).hex()}
+
+
+def openssl_verify(proof: dict[str, str], message: Any) -> str | None:
+    """`verify` through OpenSSL alone (the reference)."""
+    try:
+        key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
+        data = canonical(message)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return dag_address(proof["id"]) if _openssl_verify(key, signature, data) else None
+
+
+def _openssl_verify(key: bytes, signature: bytes, data: bytes) -> bool:
+    try:
+        pub = ec.EllipticCurvePublicKey.from_encoded_point(CURVE, key)
+        pub.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def _fast_verify(key: bytes, signature: bytes, data: bytes) -> bool:
+    """libsecp256k1's check, after turning a high-S signature into its low-S twin (OpenSSL
+    accepts both forms, libsecp256k1 only the low one). Only the point encodings OpenSSL
+    reads (compressed, uncompressed): libsecp256k1 also reads the hybrid 06/07 form."""
+    if key[:1] not in (b"\x02", b"\x03", b"\x04"):
+        return False
+    try:
+        r, s = decode_dss_signature(signature)
+        if s > ORDER // 2:
+            signature = encode_dss_signature(r, ORDER - s)
+        return _public_key(key).verify(signature, data)
+    except (ValueError, TypeError):
+        return False
+
+
+@lru_cache(maxsize=65536)
+def _public_key(key: bytes) -> coincurve.PublicKey:
+    return coincurve.PublicKey(key)
 
 
 # -- the encrypted store ------------------------------------------------------------------------
@@ -187,16 +284,18 @@ class Store:
         return True
 
     def wallets(self) -> list[Wallet]:
-        out = []
-        for e in self.entries:
-            try:
-                secret = AESGCM(self.key).decrypt(
-                    base64.b64decode(e["nonce"]), base64.b64decode(e["encryptedKey"]), e["address"].encode()
-                )
-            except InvalidTag:
-                raise WalletError(f"{self.path}: wallet {e['id']} fails authentication (tampered?)") from None
-            out.append(Wallet.from_secret(int.from_bytes(secret, "big")))
-        return out
+        return [self.wallet_at(i) for i in range(len(self.entries))]
+
+    def wallet_at(self, index: int) -> Wallet:
+        """The wallet of entry `index`, decrypted."""
+        e = self.entries[index]
+        try:
+            secret = AESGCM(self.key).decrypt(
+                base64.b64decode(e["nonce"]), base64.b64decode(e["encryptedKey"]), e["address"].encode()
+            )
+        except InvalidTag:
+            raise WalletError(f"{self.path}: wallet {e['id']} fails authentication (tampered?)") from None
+        return Wallet.from_secret(int.from_bytes(secret, "big"))
 
     def save(self) -> None:
         nonce = os.urandom(12)

@@ -67,6 +67,11 @@ class OttoWorld:
         w.on("invite", _invite)
         w.on("cosign", _cosign)
         w.on("abandon", _abandon)
+        self._populate()
+
+    def _populate(self) -> None:
+        """Register the agents (wallet, traits) and start their processes and the metagraph's."""
+        scenario, w = self.scenario, self.world
         low, high = scenario.behaviour.cooperativeness
         for i in range(scenario.agents):
             aid = f"agent_{i + 1:03d}"
@@ -108,6 +113,13 @@ class OttoWorld:
         except DefinitionError as exc:
             raise ScenarioError(str(exc)) from None
         return key
+
+    def send(self, ctx, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
+        """Submit `message` with its signatures to the metagraph; return the message id."""
+        count = self.tx_counter[ctx.id] = self.tx_counter.get(ctx.id, 0) + 1
+        tx = {"id": f"{ctx.id}-{count}", "message": message, "proofs": proofs}
+        ctx.emit("submit", "metagraph", {"tx": tx})
+        return tx["id"]
 
     # -- the metagraph service -------------------------------------------------------------------
     def _metagraph(self, ctx) -> Generator[Any, Any, None]:
@@ -164,6 +176,8 @@ class OttoWorld:
                 )
                 if rec["kind"] == "script":
                     world.register(fid, "script", rec)
+                elif msg.get("type") == "Identity":
+                    world.register(fid, "identity", rec)
                 else:
                     world.register(fid, "fiber", rec)
                     world.entity(fid)

@@ -91,6 +91,22 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS idx_events_correlation ON events(correlation_id);
 
+CREATE TABLE IF NOT EXISTS strategy_lineage (
+    child_id TEXT NOT NULL REFERENCES strategies(id),
+    parent_id TEXT NOT NULL REFERENCES strategies(id),
+    relation TEXT NOT NULL,
+    change JSON NOT NULL,
+    PRIMARY KEY (child_id, parent_id)
+);
+
+CREATE TABLE IF NOT EXISTS standing_details (
+    tournament_id TEXT NOT NULL REFERENCES tournaments(id),
+    strategy_id TEXT NOT NULL REFERENCES strategies(id),
+    player TEXT NOT NULL,
+    data JSON NOT NULL,
+    PRIMARY KEY (tournament_id, strategy_id)
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -100,4 +116,7 @@ CREATE TABLE IF NOT EXISTS meta (
 # Columns added after a table's first release: (table, column, type), added on open if missing.
 MIGRATIONS = (("simulations", "owner", "JSON"),)
 
-TABLES = ("tournaments", "strategies", "simulations", "checkpoints", "standings", "events")
+TABLES = (
+    "tournaments", "strategies", "simulations", "checkpoints", "standings", "events",
+    "strategy_lineage", "standing_details",
+)

@@ -266,6 +266,21 @@ class Store:
         rows = self.conn.execute(sql + " ORDER BY name, version", args).fetchall()
         return [{**dict(r), "parameters": json.loads(r["parameters"])} for r in rows]
 
+    def add_lineage(self, child_id: str, parent_id: str, relation: str, change: dict[str, Any]) -> None:
+        """Record that `child_id` came from `parent_id` (relation: evolve or cross)."""
+        self.conn.execute(
+            "INSERT INTO strategy_lineage(child_id, parent_id, relation, change) VALUES (?, ?, ?, ?)",
+            (child_id, parent_id, relation, _json(change)),
+        )
+
+    def get_parents(self, child_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT child_id, parent_id, relation, change FROM strategy_lineage WHERE child_id = ?"
+            " ORDER BY rowid",
+            (child_id,),
+        )
+        return [{**dict(r), "change": json.loads(r["change"])} for r in rows]
+
     # -- simulations ------------------------------------------------------------------------
     def create_simulation(
         self,
@@ -478,6 +493,56 @@ class Store:
             (tournament_id,),
         ).fetchall()
         return [{**dict(r), "rank": i} for i, r in enumerate(rows, 1)]
+
+    def save_standings(self, tournament_id: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace a tournament's standings in one transaction: the seed's columns in
+        `standings` and every column of each row in `standing_details`. Each row needs
+        strategy_id, player, rank, wins, losses, roi, sharpe, composite."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("DELETE FROM standing_details WHERE tournament_id = ?", (tournament_id,))
+            self.conn.execute("DELETE FROM standings WHERE tournament_id = ?", (tournament_id,))
+            for r in rows:
+                sid = r["strategy_id"]
+                self.conn.execute(
+                    "INSERT INTO standings(id, tournament_id, strategy_id, wins, losses, total_roi,"
+                    " sharpe_ratio, composite_score, rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (f"{tournament_id}/{sid}", tournament_id, sid, r["wins"], r["losses"], r["roi"],
+                     r["sharpe"], r["composite"], r["rank"]),
+                )
+                self.conn.execute(
+                    "INSERT INTO standing_details(tournament_id, strategy_id, player, data)"
+                    " VALUES (?, ?, ?, ?)",
+                    (tournament_id, sid, r["player"], _json(r)),
+                )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def latest_ratings(self, strategy_ids: Sequence[str], before: str | None = None) -> dict[str, float]:
+        """Each strategy's Elo in the latest tournament that rated it (ids compare in creation
+        order), leaving out tournament `before` and any later one."""
+        out: dict[str, float] = {}
+        for sid in strategy_ids:
+            sql = "SELECT data FROM standing_details WHERE strategy_id = ?"
+            args: list[Any] = [sid]
+            if before is not None:
+                sql += " AND tournament_id < ?"
+                args.append(before)
+            row = self.conn.execute(sql + " ORDER BY tournament_id DESC LIMIT 1", args).fetchone()
+            if row is not None and "elo" in json.loads(row[0]):
+                out[sid] = float(json.loads(row[0])["elo"])
+        return out
+
+    def get_standing_details(self, tournament_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT d.data FROM standing_details d JOIN standings s ON s.tournament_id ="
+            " d.tournament_id AND s.strategy_id = d.strategy_id WHERE d.tournament_id = ?"
+            " ORDER BY s.rank",
+            (tournament_id,),
+        )
+        return [json.loads(r[0]) for r in rows]
 
     # -- events -----------------------------------------------------------------------------
     def log_event(self, correlation_id: str, event_type: str, source: str, data: dict[str, Any]) -> int:

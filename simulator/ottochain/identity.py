@@ -1,0 +1,60 @@
+"""Identity on the published `sdk/identity-agent.json` machine: register (create, signed by the
+agent), `activate`, `receive_vouch` (+2 on chain) and `receive_completion` (+5 on chain).
+Self-attestations and verifications have no transition in that machine, so they are records
+of the identity registry (an off-chain service entity). Reputation for selection and fitness
+is computed here from the generation's facts: base 10, +5 per completed fiber, +2 per vouch
+received, -10 per violation, and the part above the base decays each generation.
+
+The trust graph is a networkx DiGraph of vouches (voucher -> vouchee, weight)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .traffic_config import Identity
+
+DEFINITION = "sdk/identity-agent.json"
+KEY = "IdentityAgent"
+
+
+def identity_id(aid: str) -> str:
+    return f"identity-{aid}"
+
+
+def next_reputation(rep: float, facts: dict[str, Any], cfg: Identity) -> float:
+    kept = cfg.base + (rep - cfg.base) * cfg.decay
+    gained = (
+        cfg.per_completion * facts["completed"]
+        + cfg.per_vouch * facts["vouch_received"]
+        + cfg.per_violation * facts["violations"]
+    )
+    return round(kept + gained, 6)
+
+
+def trust_graph(edges: list[list[Any]], nodes: list[str]) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    for src, dst, weight in edges:
+        if src in g and dst in g:
+            prev = g.get_edge_data(src, dst, {"weight": 0.0})["weight"]
+            g.add_edge(src, dst, weight=max(prev, float(weight)))
+    return g
+
+
+def trusted_within(g: nx.DiGraph, node: str, depth: int) -> set[str]:
+    """Agents reachable from `node` by vouches in at most `depth` hops (excluding itself)."""
+    if node not in g:
+        return set()
+    return set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}
+
+
+def acceptable(reputation: dict[str, float], candidates: list[str], risk_tolerance: float) -> list[str]:
+    """Candidates not avoided: a risk-averse agent (0) avoids the lower half by reputation, a
+    risk-tolerant one (1) avoids none."""
+    if not candidates:
+        return []
+    cutoff = float(np.quantile([reputation[c] for c in candidates], (1.0 - risk_tolerance) * 0.5))
+    return [c for c in candidates if reputation[c] >= cutoff]

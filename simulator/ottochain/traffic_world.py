@@ -1,0 +1,607 @@
+"""One generation of the traffic population as a part-1 OttoChain world (an episode).
+
+The members (ids, wallets, traits, reputation, identity records) come in as data; the
+episode runs the fibers, identity steps and the bridge; `facts()` returns what happened per
+agent, as data. Agents send every signed message through the bridge (`bridge.py`), keep an
+outbox of requests not yet accepted, and retry them after min(1000*2^failures, 60000) ms,
+with a circuit breaker that stops all sending while open.
+
+Agents poll at exponential intervals (a Poisson process per agent). A poll that could only
+look, because the agent has nothing in flight and nothing pending, costs a SimPy step and
+changes nothing; so an agent with nothing pending sleeps instead (`TrafficWorld.sleep`),
+and any event that touches it wakes it. On waking it draws the poll times it skipped from its
+own stream, exactly as its polling would have, and resumes at the first poll after the wake:
+the same polls see the same world, so the record and its chain head are unchanged, with a
+small fraction of the SimPy steps. A skipped poll that would have seen a stalled metagraph
+still counts in `held_polls`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import math
+from collections.abc import Generator
+from typing import Any
+
+from ..engine import ActorContext, Event, World
+from .agents import collect_cosigns
+from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
+from .definition import load_definition
+from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
+from .parties import Traits
+from .traffic_config import TrafficScenario
+from .wallet import Wallet
+from .world import OttoWorld, shared_definitions
+
+NEGATIVE = {"reject", "dispute"}  # events that count as a violation of the sender
+
+
+class TrafficWorld(OttoWorld):
+    sleeping = True  # agents with nothing pending sleep instead of polling (same record)
+
+    def __init__(
+        self,
+        cfg: TrafficScenario,
+        seed: int,
+        members: list[dict[str, Any]],
+        wallets: dict[str, Wallet],
+        identities: dict[str, dict[str, Any]],
+        edges: list[list[Any]],
+        sinks: list | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.members = {m["id"]: m for m in members}
+        self.member_wallets = wallets
+        self.identities = identities
+        self.reputation = {m["id"]: m["reputation"] for m in members}
+        self.graph = trust_graph(edges, sorted(self.members))
+        self.reputation_queries = 0
+        self.initiated: dict[str, dict[str, int]] = {}
+        self.violations: dict[str, int] = {}
+        self.backoff_total = 0
+        self.held_polls = 0
+        self.outboxes: dict[str, dict[str, Any]] = {}
+        self._script_tx: dict[str, str] = {}
+        self._sleepers: dict[str, tuple[Any, ActorContext, float, float]] = {}
+        self._seal_times: list[float] = []
+        self._acceptable: dict[str, list[str]] = {}
+        super().__init__(cfg.episode_scenario(seed), sinks)
+        for etype, reducer in list(self.world.reducers.items()):
+            self.world.reducers[etype] = self._waking(reducer)
+
+    def _populate(self) -> None:
+        w = self.world
+        self.ledger.define(KEY, load_definition(shared_definitions(self.scenario) / DEFINITION, True))
+        w.entities["metagraph"].update({"seen": {}, "duplicates": 0})
+        w.register("bridge", "bridge", new_bridge_state())
+        w.on(
+            "bridge",
+            make_bridge_reducer(self.cfg.bridge, self.scenario.metagraph.snapshot_interval, w.rng("bridge")),
+        )
+        w.on("forward", forward)
+        w.on("seal", self._seal)
+        w.register("identity", "service", {"attestations": [], "vouches": []})
+        w.on("attest", _attest)
+        w.on("vouch", _vouch)
+        for aid, m in self.members.items():
+            wallet = self.member_wallets[aid]
+            self.wallets[aid] = wallet
+            self.address_of[aid] = wallet.address
+            self.traits[aid] = Traits(m["traits"]["cooperativeness"], 0.7)
+            w.register(
+                aid,
+                "agent",
+                {"address": wallet.address, "fibers": [], "invites": {}, "cosigns": {}, "vouches": {}},
+            )
+        for fid, rec in sorted(self.identities.items()):
+            rec = copy.deepcopy(rec)
+            self.ledger.fibers[fid] = rec
+            w.register(fid, "identity", rec)
+        self.agent_of = {addr: aid for aid, addr in self.address_of.items()}
+        w.spawn("metagraph", self._metagraph)
+        for aid in self.members:
+            w.spawn(aid, lambda ctx: traffic_agent(self, ctx))
+
+    def _metagraph(self, ctx: ActorContext) -> Generator[Any, Any, None]:
+        """Seals a snapshot every interval, except while stalled (the fault schedule)."""
+        interval = self.scenario.metagraph.snapshot_interval
+        while True:
+            yield ctx.wait(interval)
+            if not in_stall(self.cfg.bridge, ctx.now):
+                ctx.emit("seal", "metagraph")
+
+    def acceptable_to(self, aid: str) -> list[str]:
+        """The other members `aid` would deal with (`identity.acceptable`); reputation and
+        traits are fixed within a generation, so each agent's answer is computed once."""
+        if aid not in self._acceptable:
+            others = [a for a in sorted(self.members) if a != aid]
+            tolerance = self.members[aid]["traits"]["risk_tolerance"]
+            self._acceptable[aid] = acceptable(self.reputation, others, tolerance)
+        return self._acceptable[aid]
+
+    def _seal(self, world: World, event: Event) -> list[Event]:
+        self._seal_times.append(world.now)
+        return seal(world, event)
+
+    # -- sleeping agents ------------------------------------------------------------------------
+    def _waking(self, reducer: Any) -> Any:
+        """The reducer, then a wake-up for a sleeping agent the event is from or for."""
+
+        def apply(world: World, event: Event) -> Any:
+            out = reducer(world, event)
+            if self._sleepers:
+                self.wake(event.target)
+                self.wake(event.source)
+            return out
+
+        return apply
+
+    def wake(self, aid: str) -> None:
+        entry = self._sleepers.pop(aid, None)
+        if entry is not None:
+            entry[0].succeed()
+
+    def sleep(self, ctx: ActorContext, poll: float) -> Generator[Any, Any, None]:
+        """Wait for a wake-up, then until the first of the agent's poll times after it (drawn
+        from its stream as its polls would have drawn them)."""
+        start = ctx.now
+        wake = self.world.env.event()
+        self._sleepers[ctx.id] = (wake, ctx, start, poll)
+        yield wake
+        t, now = start, ctx.now
+        while True:
+            nxt = t + float(ctx.rng.exponential(poll))
+            if nxt > now:
+                break
+            t = nxt
+            self._skipped_poll(t)
+        delay = nxt - now
+        while now + delay < nxt:  # land exactly on the poll time a poll would have reached
+            delay = math.nextafter(delay, math.inf)
+        while now + delay > nxt:
+            delay = math.nextafter(delay, -math.inf)
+        yield ctx.wait(delay)
+
+    def _skipped_poll(self, t: float) -> None:
+        """A poll skipped while asleep would have looked at the metagraph's health at `t`."""
+        if self.cfg.bridge.stall_fraction <= 0:
+            return
+        i = bisect.bisect_left(self._seal_times, t)
+        sealed = {"ordinal": 0, "sealed_at": self._seal_times[i - 1] if i else 0.0}
+        if not health(sealed, t, self.scenario.metagraph.snapshot_interval)["producing"]:
+            self.held_polls += 1
+
+    def _finish_sleepers(self) -> None:
+        """The polls the still sleeping agents skipped up to the episode's end."""
+        sleepers, self._sleepers = self._sleepers, {}
+        if self.cfg.bridge.stall_fraction <= 0:
+            return
+        for aid in sorted(sleepers):
+            _, ctx, t, poll = sleepers[aid]
+            while (t := t + float(ctx.rng.exponential(poll))) < self.cfg.episode:
+                self._skipped_poll(t)
+
+    def send(self, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
+        """Queue a signed message in the agent's outbox; the agent's loop sends it via the bridge."""
+        count = self.tx_counter[ctx.id] = self.tx_counter.get(ctx.id, 0) + 1
+        tx = {"id": f"{ctx.id}-{count}", "message": message, "proofs": proofs}
+        item = {"tx": tx, "n": count, "attempt": 0, "sent": False, "after": None}
+        if message["kind"] == "script":
+            self._script_tx[message["fiberId"]] = tx["id"]
+        elif message["kind"] == "create":  # a game machine waits until its oracle script is applied
+            item["after"] = self._script_tx.get(message["data"].get("oracleFiberId", ""))
+        self.outboxes[ctx.id][tx["id"]] = item
+        return tx["id"]
+
+    def _apply(self, world: World, event: Event) -> None:
+        tx = world.entities["metagraph"]["inflight"][event.payload["tx"]]
+        super()._apply(world, event)
+        mg = world.entities["metagraph"]
+        if event.payload["result"] == "accepted":
+            for addr in tx["message"].get("parties", ()):
+                self.wake(self.agent_of.get(addr, ""))
+            applied = mg.setdefault("applied", {})
+            applied[tx["id"]] = applied.get(tx["id"], 0) + 1
+            msg = tx["message"]
+            if msg.get("eventName") == "receive_vouch":
+                p = msg["payload"]
+                world.entity("identity")["vouches"].append([p["from"], p["to"], p["weight"]])
+
+    # -- after the run ------------------------------------------------------------------------
+    def facts(self) -> dict[str, Any]:
+        """Per agent: fibers, completed, types, counterparties, earnings, identity counts."""
+        self._finish_sleepers()
+        w = self.world
+        per = {
+            a: {
+                "fibers": 0,
+                "completed": 0,
+                "types": set(),
+                "counterparties": set(),
+                "earnings": 0.0,
+                "self_attest": 0,
+                "verified": 0,
+                "vouch_given": 0,
+                "vouch_received": 0,
+                "violations": self.violations.get(a, 0),
+            }
+            for a in self.members
+        }
+        by_type: dict[str, dict[str, int]] = {}
+        for fid, kind in w.kinds.items():
+            if kind != "fiber":
+                continue
+            rec = w.entities[fid]
+            ftype = self.types[rec["fiber_type"]]
+            done = bool(ftype.completed(rec))
+            row = by_type.setdefault(ftype.name, {"created": 0, "completed": 0})
+            row["created"] += 1
+            row["completed"] += done
+            ids = [self.agent_of[p] for p in rec["parties"]]
+            for aid in ids:
+                s = per[aid]
+                s["fibers"] += 1
+                s["completed"] += done
+                s["types"].add(ftype.name)
+                s["counterparties"].update(x for x in ids if x != aid)
+            if done:
+                for aid, amount in _transfers(ftype.name, rec["data"], self.agent_of):
+                    per[aid]["earnings"] += amount
+        reg = w.entities["identity"]
+        for att in reg["attestations"]:
+            per[att["subject"]]["self_attest" if att["type"] == "skill" else "verified"] += 1
+        for src, dst, _ in reg["vouches"]:
+            per[src]["vouch_given"] += 1
+            per[dst]["vouch_received"] += 1
+        for s in per.values():
+            s["new_attestations"] = s["self_attest"] + s["verified"] + s["vouch_received"]
+        mg = w.entities["metagraph"]
+        sent = set(self.tx_counter_ids())
+        receipted = set(mg["receipts"])
+        outstanding = {t for box in self.outboxes.values() for t in box}
+        in_mempool = {tx["id"] for tx in mg["pending"]} | set(mg["inflight"])
+        return {
+            "agents": per,
+            "by_type": by_type,
+            "initiated": self.initiated,
+            "identities": {
+                f: copy.deepcopy(self.ledger.fibers[f])
+                for f in sorted(self.ledger.fibers)
+                if f.startswith("identity-")
+            },
+            "vouches": [list(v) for v in reg["vouches"]],
+            "bridge": dict(w.entities["bridge"]["counts"]),
+            "health": health(mg, w.now, self.scenario.metagraph.snapshot_interval),
+            "duplicates": mg["duplicates"],
+            "double_applied": sum(1 for c in mg.get("applied", {}).values() if c > 1),
+            "lost": len(sent - receipted - outstanding - in_mempool),
+            "outstanding": len(outstanding) + len(in_mempool - receipted),
+            "backoff_ms": self.backoff_total,
+            "held_polls": self.held_polls,
+            "reputation_queries": self.reputation_queries,
+            "attestations": len(reg["attestations"]) + len(reg["vouches"]),
+        }
+
+    def tx_counter_ids(self) -> list[str]:
+        return [f"{aid}-{i}" for aid, n in self.tx_counter.items() for i in range(1, n + 1)]
+
+
+def _transfers(name: str, data: dict[str, Any], agent_of: dict[str, str]) -> list[tuple[str, float]]:
+    """Net token movements of a completed fiber: (agent, amount) pairs that sum to zero."""
+    if name == "SimpleOrder":
+        pay, payer, payee = data.get("total", 0), data.get("customer"), data.get("seller")
+    elif name == "TokenEscrow":
+        pay, payer, payee = data.get("amount", 0), data.get("depositor"), data.get("beneficiary")
+    elif name == "Auction":
+        pay, payer, payee = data.get("highBid") or 0, data.get("highBidder"), data.get("seller")
+    else:
+        return []
+    if payer not in agent_of or payee not in agent_of:
+        return []
+    return [(agent_of[payer], -float(pay)), (agent_of[payee], float(pay))]
+
+
+def _attest(world: World, event: Event) -> None:
+    world.entity("identity")["attestations"].append(event.payload)
+
+
+def _vouch(world: World, event: Event) -> None:
+    """A signed vouch handed to its subject, who records it on its identity fiber."""
+    p = event.payload
+    world.entity(event.target)["vouches"][f"{p['from']}/{p['fiber']}"] = p
+
+
+def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
+    cfg = sim.cfg
+    beh = cfg.behaviour
+    rng = ctx.rng
+    me = sim.address_of[ctx.id]
+    member = sim.members[ctx.id]
+    traits = member["traits"]
+    wallet = sim.wallets[ctx.id]
+    poll = beh.poll_interval * (1.6 - traits["response_speed"])
+    interval = sim.scenario.metagraph.snapshot_interval
+    initiate_until = cfg.episode * cfg.initiate_window
+    outbox = sim.outboxes.setdefault(ctx.id, {})
+    waiting: dict[str, str] = {}
+    proposals: dict[str, dict[str, Any]] = {}
+    answered: set[str] = set()
+    vouched: set[str] = set()
+    recorded_vouches: set[str] = set()
+    completions: set[str] = set()
+    initiated = 0
+    failures = 0
+    open_until = 0.0
+    fails: dict[str, int] = {}
+    retry_at: dict[str, float] = {}
+    ident = identity_id(ctx.id)
+    ident_ready = False  # active and attested: the identity needs a look only for new work
+    finished: set[str] = set()  # fibers seen in a final state
+    attested = member.get("attested", False)
+    state = sim.world.entities[ctx.id]
+    while ctx.now < cfg.episode:
+        idle = (  # the next poll could only look: nothing in flight, nothing pending
+            not outbox
+            and not waiting
+            and not proposals
+            and not completions
+            and ident_ready
+            and (initiated >= cfg.fibers_per_agent or ctx.now >= initiate_until)
+            and len(state["vouches"]) <= len(recorded_vouches)
+            and all(f in answered for f in state["invites"])
+            and all(f in finished for f in state["fibers"])
+        )
+        if idle and sim.sleeping:
+            yield from sim.sleep(ctx, poll)
+        else:
+            yield ctx.wait(float(rng.exponential(poll)))
+        obs = yield ctx.observe(["metagraph", "bridge", ctx.id])
+        receipts = obs["metagraph"]["receipts"]
+        responses = obs["bridge"]["responses"]
+        # 1. the bridge's answers: a failure opens the breaker for the backoff
+        for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
+            item = outbox[txid]
+            if txid in receipts:
+                del outbox[txid]
+                continue
+            if not item["sent"]:
+                continue
+            answer = responses.get(f"{txid}#{item['attempt']}")
+            if answer == "ok":
+                del outbox[txid]
+                failures = 0
+            elif answer is not None:  # outage, error or a lost answer: send again later
+                item["sent"] = False
+                failures += 1
+                wait_ms = backoff_ms(failures)
+                sim.backoff_total += wait_ms
+                if failures >= cfg.bridge.breaker_threshold:
+                    open_until = max(open_until, ctx.now + wait_ms / 1000)
+                item["not_before"] = ctx.now + wait_ms / 1000
+        producing = health(obs["metagraph"], ctx.now, interval)["producing"]
+        if not producing:  # the metagraph is stalled: hold the outbox (not a bridge failure)
+            sim.held_polls += 1
+        if ctx.now >= open_until and producing:
+            for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
+                item = outbox[txid]
+                if item["after"] and receipts.get(item["after"]) != "accepted":
+                    continue
+                if not item["sent"] and item.get("not_before", 0.0) <= ctx.now:
+                    item["attempt"] += 1
+                    item["sent"] = True
+                    ctx.emit("bridge", "bridge", {"tx": item["tx"], "attempt": item["attempt"]})
+        # 2. receipts of accepted requests
+        for fid, txid in list(waiting.items()):
+            if txid in outbox:
+                continue
+            if txid in receipts:
+                del waiting[fid]
+                if receipts[txid] == "accepted":
+                    fails.pop(fid, None)
+                else:
+                    fails[fid] = fails.get(fid, 0) + 1
+                    retry_at[fid] = ctx.now + beh.poll_interval * 2 ** min(fails[fid], 4)
+        if ctx.now < open_until:
+            continue
+        mine = obs[ctx.id]
+        # 3. identity: register, activate, attest, record vouches and completions
+        busy = completions or len(mine["vouches"]) > len(recorded_vouches)
+        if ident not in waiting and (not ident_ready or busy):  # only look when there is work
+            view = (yield ctx.observe([ident]))[ident] if ident in sim.world.entities else None
+            if view is None and ident not in sim.ledger.fibers:
+                msg = {
+                    "kind": "create",
+                    "fiberId": ident,
+                    "definition": KEY,
+                    "type": "Identity",
+                    "parties": [me],
+                    "data": {"agent": me, "reputation": 10, "status": "REGISTERED"},
+                }
+                waiting[ident] = sim.send(ctx, msg, [wallet.sign(msg)])
+            elif view is not None and view["state"] == "REGISTERED":
+                waiting[ident] = _identity_event(sim, ctx, view, "activate", {"agent": me})
+            elif view is not None and view["state"] == "ACTIVE":
+                ident_ready = True
+                if not attested:
+                    attested = True
+                    fav = max(sorted(traits["fiber_weights"]), key=lambda t: traits["fiber_weights"][t])
+                    ctx.emit(
+                        "attest",
+                        "identity",
+                        {"subject": ctx.id, "type": "skill", "claim": f"{fav}-specialist"},
+                    )
+                    if rng.random() < cfg.identity.verify_probability:
+                        ctx.emit(
+                            "attest",
+                            "identity",
+                            {"subject": ctx.id, "type": "verification", "provider": "sim-oracle"},
+                        )
+                pending = sorted(set(mine["vouches"]) - recorded_vouches)
+                if pending:
+                    v = mine["vouches"][pending[0]]
+                    recorded_vouches.add(pending[0])
+                    payload = {"from": v["from"], "to": ctx.id, "weight": v["weight"], "claim": v["claim"]}
+                    waiting[ident] = _identity_event(sim, ctx, view, "receive_vouch", payload)
+                elif completions:
+                    fid = sorted(completions)[0]
+                    completions.discard(fid)
+                    waiting[ident] = _identity_event(sim, ctx, view, "receive_completion", {"fiber": fid})
+        if mine["invites"]:
+            _answer(sim, ctx, mine["invites"], answered)
+        if proposals:
+            collect_cosigns(sim, ctx, proposals, mine["cosigns"], waiting)
+        if (
+            initiated < cfg.fibers_per_agent
+            and ctx.now < initiate_until
+            and rng.random() < traits["activity"]
+        ):
+            initiated += 1
+            _initiate(sim, ctx, initiated, waiting, proposals)
+        fids = [
+            f
+            for f in mine["fibers"]
+            if f not in waiting and f not in finished and retry_at.get(f, 0.0) <= ctx.now
+        ]
+        if not fids:
+            continue
+        views = yield ctx.observe(fids)
+        extra_ids = sorted({v["data"].get("oracleFiberId") for v in views.values()} - {None})
+        extra_ids = [x for x in extra_ids if x in sim.world.entities]
+        extra = (yield ctx.observe(extra_ids)) if extra_ids else {}
+        for fid in fids:
+            fiber = views[fid]
+            ftype = sim.types[fiber["fiber_type"]]
+            if fiber["final"]:
+                finished.add(fid)
+                if fid not in vouched:
+                    vouched.add(fid)
+                    if ftype.completed(fiber):
+                        completions.add(fid)
+                        for addr in fiber["parties"]:
+                            other = sim.agent_of[addr]
+                            if addr == me:
+                                continue
+                            if rng.random() < traits["cooperativeness"]:
+                                weight = round(0.5 + 0.5 * float(rng.random()), 3)
+                                claim = {
+                                    "from": ctx.id,
+                                    "to": other,
+                                    "claim": "trustworthy",
+                                    "weight": weight,
+                                    "fiber": fid,
+                                }
+                                ctx.emit("vouch", other, {**claim, "proof": wallet.sign(claim)})
+                continue
+            role = fiber["parties"].index(me)
+            action = ftype.respond(role, me, fiber, extra, sim.traits[ctx.id], rng, ctx.now, beh.timeout)
+            if action is None:
+                continue
+            name, payload = action
+            if name in NEGATIVE or (name == "cancel" and payload.get("reason") == "seller declined"):
+                sim.violations[ctx.id] = sim.violations.get(ctx.id, 0) + 1
+            message = {
+                "kind": "event",
+                "fiberId": fid,
+                "eventName": name,
+                "payload": payload,
+                "targetSequence": fiber["sequence"],
+            }
+            waiting[fid] = sim.send(ctx, message, [wallet.sign(message)])
+
+
+def _identity_event(
+    sim: TrafficWorld, ctx: ActorContext, view: dict[str, Any], name: str, payload: dict[str, Any]
+) -> str:
+    message = {
+        "kind": "event",
+        "fiberId": view["id"],
+        "eventName": name,
+        "payload": payload,
+        "targetSequence": view["sequence"],
+    }
+    return sim.send(ctx, message, [sim.wallets[ctx.id].sign(message)])
+
+
+def _answer(sim: TrafficWorld, ctx: ActorContext, invites: dict[str, Any], answered: set[str]) -> None:
+    """Co-sign or refuse each invitation; a risk-averse agent also refuses an initiator whose
+    reputation it would avoid."""
+    me = sim.address_of[ctx.id]
+    for fid in sorted(invites):
+        if fid in answered:
+            continue
+        answered.add(fid)
+        inv = invites[fid]
+        sim.reputation_queries += 1
+        trusted = inv["from"] in sim.acceptable_to(ctx.id)
+        role = inv["parties"].index(me)
+        agree = trusted and sim.types[inv["type"]].cosign(role, inv, sim.traits[ctx.id], ctx.rng)
+        proofs = [sim.wallets[ctx.id].sign(m) for m in inv["messages"]] if agree else None
+        ctx.emit("cosign", inv["from"], {"fid": fid, "type": inv["type"], "signer": me, "proofs": proofs})
+
+
+def _initiate(
+    sim: TrafficWorld,
+    ctx: ActorContext,
+    n: int,
+    waiting: dict[str, str],
+    proposals: dict[str, dict[str, Any]],
+) -> None:
+    """Start a fiber of a type drawn from the agent's fiber weights, with counterparties chosen
+    by reputation (as its risk tolerance says) and preferring those its trust graph reaches:
+    weight 3 for agents it vouched for, 2 within `trust_depth` vouches, 1 for the rest."""
+    rng = ctx.rng
+    traits = sim.members[ctx.id]["traits"]
+    names = [t for t in sorted(traits["fiber_weights"]) if t in sim.mix]
+    weights = [traits["fiber_weights"][t] for t in names]
+    total = sum(weights)
+    if total <= 0:
+        return
+    name = names[int(rng.choice(len(names), p=[w / total for w in weights]))]
+    sim.initiated.setdefault(ctx.id, {})
+    sim.initiated[ctx.id][name] = sim.initiated[ctx.id].get(name, 0) + 1
+    ftype = sim.types[name]
+    others = [a for a in sorted(sim.members) if a != ctx.id]
+    sim.reputation_queries += 1
+    pool = sim.acceptable_to(ctx.id)
+    if len(pool) < ftype.counterparties:
+        pool = others
+    vouched = trusted_within(sim.graph, ctx.id, 1)
+    near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
+    pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]
+    total_w = sum(pw)
+    picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / total_w for x in pw])
+    party_ids = [ctx.id] + [pool[int(i)] for i in picks]
+    parties = [sim.address_of[a] for a in party_ids]
+    fid = f"{name}-{ctx.id}-{n}"
+    messages = [
+        {
+            "kind": "script" if c.kind == "script" else "create",
+            "fiberId": c.fiber_id,
+            "definition": c.definition,
+            "data": c.data,
+            "type": name,
+            "parties": parties,
+        }
+        for c in ftype.create(fid, parties, rng)
+    ]
+    wallet = sim.wallets[ctx.id]
+    if sim.upstream:
+        for message in messages:
+            waiting[message["fiberId"]] = sim.send(ctx, message, [wallet.sign(message)])
+        return
+    cosigned = [m for m in messages if m["kind"] == "create"]
+    proposals[fid] = {
+        "type": name,
+        "parties": parties,
+        "messages": messages,
+        "own": [wallet.sign(m) for m in messages],
+        "cosigned": [m["fiberId"] for m in cosigned],
+        "at": ctx.now,
+    }
+    for aid in party_ids[1:]:
+        ctx.emit(
+            "invite",
+            aid,
+            {"fid": fid, "type": name, "from": ctx.id, "parties": parties, "messages": cosigned},
+        )

@@ -1,0 +1,1 @@
+"""Tournaments: strategies, registry, games, formats, scores, ratings and standings."""

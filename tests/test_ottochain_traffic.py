@@ -1,0 +1,267 @@
+"""OttoChain traffic (part 2): population invariants, evolution, identity, bridge, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.engine import MemorySink
+from simulator.ottochain.bridge import backoff_ms, in_outage
+from simulator.ottochain.identity import acceptable, next_reputation, trust_graph, trusted_within
+from simulator.ottochain.population import crossover, evolve, fitness, mutate, random_traits, shares
+from simulator.ottochain.traffic import Traffic, run_traffic
+from simulator.ottochain.traffic_config import Bridge, Evolution, Identity, load_traffic
+
+SMALL = {"population": 10, "generations": 3, "episode": 300.0, "seed": 11}
+
+
+def small(**extra):
+    return load_traffic(None, {**SMALL, **extra})
+
+
+def test_traits_weights_sum_to_one_through_crossover_and_mutation():
+    rng = np.random.default_rng(1)
+    types = ["A", "B", "C", "D"]
+    a, b = random_traits(rng, types, (0.5, 1.0)), random_traits(rng, types, (0.5, 1.0))
+    for _ in range(200):
+        a = mutate(crossover(a, b, rng), rng, 0.4)
+        assert abs(sum(a["fiber_weights"].values()) - 1.0) < 1e-9
+        assert all(
+            0.0 <= a[k] <= 1.0 for k in ("activity", "risk_tolerance", "cooperativeness", "response_speed")
+        )
+
+
+def test_fitness_matches_the_seed_formula():
+    stats = {
+        "a": {
+            "fibers": 4,
+            "completed": 3,
+            "types": {"X", "Y"},
+            "counterparties": {"b", "c"},
+            "earnings": 50.0,
+            "self_attest": 1,
+            "verified": 0,
+            "vouch_given": 2,
+            "vouch_received": 1,
+        },
+        "b": {
+            "fibers": 0,
+            "completed": 0,
+            "types": set(),
+            "counterparties": set(),
+            "earnings": -50.0,
+            "self_attest": 0,
+            "verified": 1,
+            "vouch_given": 0,
+            "vouch_received": 0,
+        },
+    }
+    fit = fitness(stats, {"a": 20.0, "b": 10.0}, n_types=4, rep_cap=40.0)
+    expect_a = 0.30 * 0.75 + 0.25 * 0.5 + 0.20 * 1.0 + 0.15 * 1.0 + 0.10 * 0.5 + 0.02 + 0.02 + 0.03
+    expect_b = 0.25 * 0.25 + 0.05
+    assert fit["a"] == pytest.approx(expect_a)
+    assert fit["b"] == pytest.approx(expect_b)
+
+
+def test_selection_shares_keep_size_and_replace_the_worst():
+    rng = np.random.default_rng(3)
+    cfg = Evolution()
+    members = [{"id": f"m{i:02d}", "traits": random_traits(rng, ["A", "B"], (0, 1))} for i in range(20)]
+    fit = {m["id"]: float(i) for i, m in enumerate(members)}  # m19 best, m00 worst
+    counter = iter(range(100, 200))
+    out, retired, born = evolve(
+        members, fit, rng, cfg, 0.1, lambda: f"n{next(counter)}", lambda aid: {"id": aid, "traits": {}}
+    )
+    top, bottom, replaced = shares(20, cfg)
+    assert (top, bottom, replaced) == (4, 4, 1)
+    assert len(out) == 20 and retired == ["m00"] and born == ["n100"]
+    by_id = {m["id"]: m for m in out}
+    for m in members[4:]:  # top and middle keep their traits
+        assert by_id[m["id"]]["traits"] == m["traits"]
+    for m in members[1:4]:  # bottom (not replaced) keep their agent, adopt new traits
+        assert by_id[m["id"]]["traits"] != m["traits"]
+
+
+def test_reputation_rule_and_trust_depth():
+    cfg = Identity()
+    facts = {"completed": 2, "vouch_received": 3, "violations": 1}
+    assert next_reputation(30.0, facts, cfg) == pytest.approx(10 + 20 * 0.9 + 10 + 6 - 10)
+    g = trust_graph(
+        [["a", "b", 0.9], ["b", "c", 0.5], ["c", "d", 0.7], ["x", "a", 1.0]], ["a", "b", "c", "d"]
+    )
+    assert trusted_within(g, "a", 1) == {"b"}
+    assert trusted_within(g, "a", 2) == {"b", "c"}
+    assert trusted_within(g, "a", 3) == {"b", "c", "d"}
+    rep = {"a": 1.0, "b": 5.0, "c": 9.0, "d": 13.0}
+    assert acceptable(rep, list(rep), 1.0) == ["a", "b", "c", "d"]
+    assert acceptable(rep, list(rep), 0.0) == ["c", "d"]
+
+
+def test_trust_edges_fade_renew_and_leave_with_retired_agents():
+    from simulator.ottochain.traffic import merge_edges
+
+    old = [["a", "b", 0.5], ["a", "c", 0.11], ["x", "a", 0.9]]
+    new = [["b", "a", 0.7], ["a", "b", 0.3]]
+    out = merge_edges(old, new, {"a", "b", "c"}, 0.9)
+    assert out == [["a", "b", 0.45], ["b", "a", 0.7]]  # faded, dropped below 0.1, retired x gone
+
+
+def test_backoff_and_outage_schedule():
+    assert [backoff_ms(f) for f in (0, 1, 2, 5, 6, 10)] == [1000, 2000, 4000, 32000, 60000, 60000]
+    for frac in (0.1, 0.3, 0.6):
+        cfg = Bridge(outage_fraction=frac, outage_period=100)
+        down = np.mean([in_outage(cfg, t / 10) for t in range(10_000)])
+        assert down == pytest.approx(frac, abs=0.002)
+
+
+def test_population_constant_and_no_agent_created_twice():
+    t = Traffic(small(evolution={"replace": 0.1, "bottom": 0.2}))
+    t.genesis()
+    seen = {m["id"] for m in t.members}
+    addresses = {t.wallet(a).address for a in seen}
+    for _ in range(3):
+        before = {m["id"] for m in t.members}
+        row = t.step()
+        after = {m["id"] for m in t.members}
+        assert len(t.members) == 10 == row["population"]
+        new = after - before
+        assert len(new) == row["born"] == row["retired"] == 1
+        assert not new & seen  # a new agent never reuses an id
+        seen |= new
+        for aid in new:
+            addr = t.wallet(aid).address
+            assert addr not in addresses
+            addresses.add(addr)
+        assert row["created"] > 0 and row["completion"] > 0.5
+
+
+def test_identity_registered_activated_and_vouched_on_chain():
+    t = Traffic(small())
+    t.genesis()
+    t.step()
+    ids = t.identities
+    assert len(ids) == 10
+    states = {r["state"] for r in ids.values()}
+    assert states == {"ACTIVE"}
+    reps = [r["data"]["reputation"] for r in ids.values()]
+    assert (
+        all(r >= 10 for r in reps) and max(r for r in reps) > 10
+    )  # receive_vouch/receive_completion applied
+    assert t.row["vouches"] > 0 and t.row["reputation_queries"] > 0
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.6])
+def test_bridge_outages_lose_nothing_and_apply_nothing_twice(fraction):
+    cfg = small(
+        population=8,
+        bridge={"outage_fraction": fraction, "outage_period": 60, "timeout_rate": 0.1, "error_rate": 0.05},
+    )
+    t = Traffic(cfg)
+    t.genesis()
+    sink = MemorySink()
+    row = t.step([sink])
+    sent, applied = set(), {}
+    for rec in sink.records:
+        if rec.type == "bridge":
+            sent.add(rec.payload["tx"]["id"])
+        elif rec.type == "apply" and rec.payload["result"] == "accepted":
+            applied[rec.payload["tx"]] = applied.get(rec.payload["tx"], 0) + 1
+    receipted = {rec.payload["tx"] for rec in sink.records if rec.type == "apply"}
+    assert max(applied.values()) == 1  # never applied twice, counted from the record
+    assert row["bridge_failures"] > 0 and row["backoff_ms"] > 0
+    assert row["double_applied"] == 0 and row["lost"] == 0
+    unanswered = sent - receipted
+    assert len(unanswered) <= row["outstanding"]  # every message is applied, refused or still queued
+    if fraction < 0.5:
+        assert row["completion"] >= 0.5
+
+
+def test_a_stalled_metagraph_is_seen_and_waited_out():
+    cfg = small(population=8, bridge={"stall_fraction": 0.4, "outage_period": 100})
+    t = Traffic(cfg)
+    t.genesis()
+    sink = MemorySink()
+    row = t.step([sink])
+    seals = [rec.time for rec in sink.records if rec.type == "seal"]
+    assert len(seals) < 0.7 * cfg.episode / cfg.metagraph.snapshot_interval  # none while stalled
+    assert all(t % 100 < 60 for t in seals)
+    assert row["held_polls"] > 0  # agents saw "not producing" and held their outboxes
+    assert row["lost"] == 0 and row["double_applied"] == 0 and row["completed"] > 0
+
+
+def test_upstream_mode_completes_nothing():
+    t = Traffic(small(mode="upstream"))
+    t.genesis()
+    row = t.step()
+    assert row["created"] > 0 and row["completed"] == 0
+
+
+def test_resume_in_process_equals_uninterrupted(tmp_path):
+    cfg = small(population=8, generations=3, episode=200.0)
+    full = run_traffic(cfg, tmp_path / "full")
+    part = run_traffic(cfg.model_copy(update={"generations": 1}), tmp_path / "part")
+    resumed = run_traffic(cfg, tmp_path / "part", resume=True)
+    assert part["chain_head"] != full["chain_head"]
+    assert resumed["chain_head"] == full["chain_head"]
+    assert (tmp_path / "part/generations.csv").read_bytes() == (
+        tmp_path / "full/generations.csv"
+    ).read_bytes()
+
+
+def test_agents_own_wallets_from_the_encrypted_store(tmp_path, monkeypatch):
+    from simulator.ottochain.wallet import Store, Wallet, WalletError
+
+    monkeypatch.setenv("SIMULATOR_WALLET_PASSPHRASE", "pass-for-tests")
+    path = tmp_path / "wallets.json"
+    store = Store(path, "pass-for-tests")
+    for i in range(9):
+        store.add(Wallet.from_seed_bytes(f"store-{i}".encode()))
+    store.save()
+    entries = [e["address"] for e in store.entries]
+    cfg = small(population=8, episode=200.0, wallet_store=str(path), evolution={"replace": 0.125})
+    t = Traffic(cfg)
+    t.genesis()
+    t.step()  # one newborn: agent_00009 takes the 9th wallet
+    assert sorted(t.wallet(m["id"]).address for m in t.members) == sorted(
+        entries[int(m["id"][-5:]) - 1] for m in t.members
+    )
+    assert t.row["completed"] > 0
+    with pytest.raises(WalletError, match="holds 9 wallets"):
+        t.step()  # a second newborn needs a 10th wallet
+
+
+@pytest.mark.parametrize(
+    "bridge", [{"stall_fraction": 0.3, "outage_period": 100}, {"timeout_rate": 0.3}, {"outage_fraction": 0.6}]
+)
+def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch, tmp_path, bridge):
+    """An agent with nothing pending sleeps until an event touches it, then resumes at the poll
+    its polling would have reached: byte-identical CSV and chain head to agents that poll every
+    time (held polls of a stalled metagraph included), with far fewer waits."""
+    from simulator.engine.world import ActorContext
+    from simulator.ottochain.traffic_world import TrafficWorld
+
+    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge)
+    real_wait, real_sleep = ActorContext.wait, TrafficWorld.sleep
+    rows, waits, sleeps = {}, {}, {}
+    for sleeping in (True, False):
+        monkeypatch.setattr(TrafficWorld, "sleeping", sleeping)
+        calls, slept = [], []
+
+        def wait(ctx, duration, calls=calls):
+            calls.append(duration)
+            return real_wait(ctx, duration)
+
+        def sleep(world, ctx, poll, slept=slept):
+            slept.append(ctx.id)
+            return real_sleep(world, ctx, poll)
+
+        monkeypatch.setattr(ActorContext, "wait", wait)
+        monkeypatch.setattr(TrafficWorld, "sleep", sleep)
+        traffic = Traffic(cfg)
+        traffic.genesis()
+        rows[sleeping] = [traffic.step() for _ in range(cfg.generations)]
+        waits[sleeping], sleeps[sleeping] = len(calls), len(slept)
+    assert rows[True] == rows[False]  # every column, the episode's chain head among them
+    assert rows[True][0]["episode_head"] and (rows[True][0]["held_polls"] > 0) == ("stall_fraction" in bridge)
+    assert sleeps[True] > 0 and sleeps[False] == 0
+    assert waits[True] < waits[False]
