@@ -50,5 +50,10 @@ docs: $(STAMP)  # the scenario references, generated from the models (a test kee
 	$(PY) -m simulator.cli schema infra --out docs/infra-scenario.md
 	$(PY) -m simulator.cli schema finance --out docs/finance-config.md
 
+# `make mutate` (outside CI): mutmut over engine, infra, analysis, finance and store, then the
+# score per package. `make mutate SAMPLE=15` runs a seeded sample of 15 mutants per package.
+mutate: $(STAMP)
+	$(PY) -m benchmarks.mutation_score $(if $(SAMPLE),--sample $(SAMPLE))
+
 clean:
-	rm -rf $(VENV) results/*.csv results/*.json results/*.md results/*.png
+	rm -rf $(VENV) mutants results/*.csv results/*.json results/*.md results/*.png

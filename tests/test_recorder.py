@@ -136,7 +136,7 @@ def test_a_child_that_failed_waits_for_the_hang_up_so_its_reason_is_never_lost(t
     with pytest.raises(RecorderError, match="disk full"):
         rec.write(100, 100.0, Event("noop", "b0", "b0"), [])
     assert not rec._child.is_alive()
-    rec.close(False)  # what the World does next: nothing left to do, nothing raised
+    rec.close(True)  # the failure is remembered: even a "completed" close sends nothing, raises nothing
     assert list(tmp_path.iterdir()) == []
 
 

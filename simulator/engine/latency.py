@@ -50,8 +50,11 @@ class Channel:
 class LatencyModel:
     """Channels keyed by (source kind, target kind, event type), `*` matching anything.
 
-    The most specific match wins: an exact event type beats `*`, then the target kind,
-    then the source kind. Lookups are cached; congestion counts events in flight per channel.
+    The most specific match wins: a pattern naming more of the three beats one naming fewer;
+    between patterns naming as many, the target kind counts most, then the source kind, then
+    the event type. In full, first match wins: (s, t, e), (s, t, *), (*, t, e), (s, *, e),
+    (*, t, *), (s, *, *), (*, *, e), then the default. Lookups are cached; congestion counts
+    events in flight per channel.
     """
 
     def __init__(

@@ -239,7 +239,10 @@ def records_from_file(path: str | os.PathLike[str]) -> tuple[bytes, Iterable[tup
             current: int | None = None
             lines: list[bytes] = []
             for line in handle:
-                seq = int(line.split(b",", seq_index + 1)[seq_index])
+                try:
+                    seq = int(line.split(b",", seq_index + 1)[seq_index])
+                except (ValueError, IndexError):  # a damaged line stays with the record before it
+                    seq = current if current is not None else 0
                 if current is not None and seq != current:
                     yield current, b"".join(lines)
                     lines = []

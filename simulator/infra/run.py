@@ -258,22 +258,27 @@ def validate_run(folder: str | Path, progress: bool = False) -> ReplayReport:
                 "actual": memory.header.decode(),
             },
         )
-    for i, (seq, data) in enumerate(recorded):
-        report["original_count"] += 1
-        if report["first_mismatch"] is None:
-            actual = memory.data[i] if i < len(memory.data) else b""
-            if data != actual:
-                column, entity = differing_column(header, data, actual) if actual else ("<missing>", "")
-                report.update(
-                    valid=False,
-                    first_mismatch={
-                        "seq": seq,
-                        "column": column,
-                        "entity": entity,
-                        "expected": data.decode(errors="replace"),
-                        "actual": actual.decode(),
-                    },
-                )
+    report["original_count"] = sum(1 for _ in recorded)
+    if report["first_mismatch"] is None:
+        # Byte by byte against the replay, so a damaged line (even its seq or a comma) is found
+        # at the record that holds it. Records count from 1.
+        with open(folder / "metrics.csv", "rb") as handle:
+            handle.readline()
+            for i, actual in enumerate(memory.data):
+                data = handle.read(len(actual))
+                if data != actual:
+                    column, entity = differing_column(header, data, actual) if data else ("<missing>", "")
+                    report.update(
+                        valid=False,
+                        first_mismatch={
+                            "seq": i + 1,
+                            "column": column,
+                            "entity": entity,
+                            "expected": data.decode(errors="replace"),
+                            "actual": actual.decode(),
+                        },
+                    )
+                    break
     if report["original_count"] != report["replay_count"]:
         report["valid"] = False
         if report["first_mismatch"] is None:
