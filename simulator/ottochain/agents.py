@@ -132,6 +132,23 @@ def agent(sim: OttoWorld, ctx: ActorContext) -> Generator[Any, Any, None]:
             waiting[fid] = send(sim, ctx, message, [sim.wallets[ctx.id].sign(message)])
 
 
+def create_messages(
+    ftype: Any, name: str, fid: str, parties: list[str], rng: np.random.Generator
+) -> list[dict]:
+    """The create (and script) messages that open fiber `fid` of type `name` among `parties`."""
+    return [
+        {
+            "kind": "script" if c.kind == "script" else "create",
+            "fiberId": c.fiber_id,
+            "definition": c.definition,
+            "data": c.data,
+            "type": name,
+            "parties": parties,
+        }
+        for c in ftype.create(fid, parties, rng)
+    ]
+
+
 def initiate(
     sim: OttoWorld,
     ctx: ActorContext,
@@ -153,17 +170,7 @@ def initiate(
     party_ids = [ctx.id] + [others[int(i)] for i in picks]
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
-    messages = [
-        {
-            "kind": "script" if c.kind == "script" else "create",
-            "fiberId": c.fiber_id,
-            "definition": c.definition,
-            "data": c.data,
-            "type": name,
-            "parties": parties,
-        }
-        for c in ftype.create(fid, parties, rng)
-    ]
+    messages = create_messages(ftype, name, fid, parties, rng)
     wallet = sim.wallets[ctx.id]
     if sim.upstream:
         for message in messages:

@@ -25,7 +25,7 @@ from collections.abc import Generator
 from typing import Any
 
 from ..engine import ActorContext, Event, World
-from .agents import collect_cosigns
+from .agents import collect_cosigns, create_messages
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
 from .definition import load_definition
 from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
@@ -574,17 +574,7 @@ def _initiate(
     party_ids = [ctx.id] + [pool[int(i)] for i in picks]
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
-    messages = [
-        {
-            "kind": "script" if c.kind == "script" else "create",
-            "fiberId": c.fiber_id,
-            "definition": c.definition,
-            "data": c.data,
-            "type": name,
-            "parties": parties,
-        }
-        for c in ftype.create(fid, parties, rng)
-    ]
+    messages = create_messages(ftype, name, fid, parties, rng)
     wallet = sim.wallets[ctx.id]
     if sim.upstream:
         for message in messages:
