@@ -5,7 +5,7 @@ them; the metagraph decides when they apply. Its fiber-type logic lives in `part
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -157,9 +157,7 @@ def initiate(
     waiting: dict[str, str],
     proposals: dict[str, dict[str, Any]],
 ) -> None:
-    """Start a fiber of a type drawn from the mix with counterparties drawn at random. Fixed
-    mode: invite the counterparties to co-sign the create first. Upstream mode: submit at once,
-    signed by the initiator alone (so the counterparties never become owners)."""
+    """Start a fiber of a type drawn from the mix with counterparties drawn at random (`propose`)."""
     names = sorted(sim.mix)
     weights = [sim.mix[k] for k in names]
     total = sum(weights)
@@ -168,13 +166,30 @@ def initiate(
     others = [a for a in sorted(sim.wallets) if a != ctx.id]
     picks = rng.choice(len(others), size=min(ftype.counterparties, len(others)), replace=False)
     party_ids = [ctx.id] + [others[int(i)] for i in picks]
+    propose(sim, ctx, name, n, party_ids, rng, waiting, proposals, lambda c, m, p: send(sim, c, m, p))
+
+
+def propose(
+    sim: Any,
+    ctx: ActorContext,
+    name: str,
+    n: int,
+    party_ids: list[str],
+    rng: np.random.Generator,
+    waiting: dict[str, str],
+    proposals: dict[str, dict[str, Any]],
+    submit: Callable[[ActorContext, dict[str, Any], list[dict[str, str]]], str],
+) -> None:
+    """Open fiber `n` of type `name` among `party_ids` (the initiator first). Fixed mode: invite
+    the counterparties to co-sign the create first. Upstream mode: `submit` at once, signed by
+    the initiator alone (so the counterparties never become owners)."""
     parties = [sim.address_of[a] for a in party_ids]
     fid = f"{name}-{ctx.id}-{n}"
-    messages = create_messages(ftype, name, fid, parties, rng)
+    messages = create_messages(sim.types[name], name, fid, parties, rng)
     wallet = sim.wallets[ctx.id]
     if sim.upstream:
         for message in messages:
-            waiting[message["fiberId"]] = send(sim, ctx, message, [wallet.sign(message)])
+            waiting[message["fiberId"]] = submit(ctx, message, [wallet.sign(message)])
         return
     cosigned = [m for m in messages if m["kind"] == "create"]
     proposals[fid] = {

@@ -25,7 +25,7 @@ from collections.abc import Generator
 from typing import Any
 
 from ..engine import ActorContext, Event, World
-from .agents import collect_cosigns, create_messages
+from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
 from .definition import load_definition
 from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
@@ -572,26 +572,4 @@ def _initiate(
     total_w = sum(pw)
     picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / total_w for x in pw])
     party_ids = [ctx.id] + [pool[int(i)] for i in picks]
-    parties = [sim.address_of[a] for a in party_ids]
-    fid = f"{name}-{ctx.id}-{n}"
-    messages = create_messages(ftype, name, fid, parties, rng)
-    wallet = sim.wallets[ctx.id]
-    if sim.upstream:
-        for message in messages:
-            waiting[message["fiberId"]] = sim.send(ctx, message, [wallet.sign(message)])
-        return
-    cosigned = [m for m in messages if m["kind"] == "create"]
-    proposals[fid] = {
-        "type": name,
-        "parties": parties,
-        "messages": messages,
-        "own": [wallet.sign(m) for m in messages],
-        "cosigned": [m["fiberId"] for m in cosigned],
-        "at": ctx.now,
-    }
-    for aid in party_ids[1:]:
-        ctx.emit(
-            "invite",
-            aid,
-            {"fid": fid, "type": name, "from": ctx.id, "parties": parties, "messages": cosigned},
-        )
+    propose(sim, ctx, name, n, party_ids, rng, waiting, proposals, sim.send)
