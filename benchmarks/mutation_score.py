@@ -1,7 +1,7 @@
 """Mutation score per package with mutmut (v3): killed / total, run outside CI by `make mutate`.
 
     python -m benchmarks.mutation_score                  # every mutant (hours on 2 cores)
-    python -m benchmarks.mutation_score --sample 40      # a seeded sample of 40 per package
+    python -m benchmarks.mutation_score --sample 100     # a seeded uniform sample of 100 per package
     python -m benchmarks.mutation_score --report         # the score of what has been run so far
 
 Configuration (what is mutated, which tests run) is `[tool.mutmut]` in pyproject.toml; results
@@ -16,6 +16,8 @@ import argparse
 import json
 import math
 import random
+import re
+import statistics
 import subprocess
 import sys
 import time
@@ -36,19 +38,22 @@ def generate() -> None:
     create_mutants(2)
 
 
-def results() -> dict[str, dict[str, str]]:
-    """{package: {mutant name: status}} from mutmut's files."""
+def results() -> dict[str, dict[str, tuple[str, float | None]]]:
+    """{package: {mutant name: (status, seconds its tests ran or None)}} from mutmut's files."""
     from mutmut.stats import status_by_exit_code
 
-    found: dict[str, dict[str, str]] = defaultdict(dict)
+    found: dict[str, dict[str, tuple[str, float | None]]] = defaultdict(dict)
     for meta in sorted(Path("mutants/simulator").rglob("*.py.meta")):
         package = meta.relative_to("mutants/simulator").parts[0]
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            found[package][name] = status_by_exit_code[code]
+        data = json.loads(meta.read_text())
+        durations = data.get("durations_by_key", {})
+        for name, code in data["exit_code_by_key"].items():
+            found[package][name] = (status_by_exit_code[code], durations.get(name))
     return found
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k / n."""
     if n == 0:
         return 0.0, 1.0
     p = k / n
@@ -57,22 +62,63 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def report(chosen: dict[str, list[str]] | None) -> None:
-    print(f"{'package':10} {'killed':>7} {'checked':>8} {'score':>6}  95% interval   survivors")
+def sample(names: list[str], package: str, size: int, seed: int) -> list[str]:
+    """A uniform sample: a prefix of a seeded shuffle, so a smaller sample is part of a larger one.
+
+    The order is kept: run in that order (`rounds`), an interrupted run has still checked a
+    uniform sample, never the cheapest mutants first.
+    """
+    shuffled = sorted(names)
+    random.Random(f"{seed}/{package}").shuffle(shuffled)
+    return shuffled[:size]
+
+
+def rounds(chosen: dict[str, list[str]], count: int) -> list[list[str]]:
+    """Split each package's sample into `count` consecutive slices; round i takes slice i of each."""
+    out: list[list[str]] = [[] for _ in range(count)]
+    for names in chosen.values():
+        step = math.ceil(len(names) / count) if names else 1
+        for i in range(count):
+            out[i].extend(names[i * step : (i + 1) * step])
+    return [r for r in out if r]
+
+
+def report(chosen: dict[str, list[str]] | None, equivalent: set[str] = frozenset()) -> None:
+    """Print killed / checked per package with its Wilson interval, and every survivor."""
+    print(
+        f"{'package':10} {'killed':>7} {'equiv':>6} {'checked':>8} {'score':>6}  95% interval"
+        "  s/mutant (median, mean)"
+    )
     for package, statuses in sorted(results().items()):
         names = chosen.get(package, []) if chosen is not None else list(statuses)
-        checked = [n for n in names if statuses[n] != "not checked"]
-        killed = sum(statuses[n] in KILLED for n in checked)
+        checked = [n for n in names if statuses[n][0] != "not checked"]
         if not checked:
             continue
-        low, high = wilson(killed, len(checked))
+        killed = sum(statuses[n][0] in KILLED for n in checked)
+        equiv = sum(statuses[n][0] not in KILLED and n in equivalent for n in checked)
+        counted = len(checked) - equiv
+        low, high = wilson(killed, counted)
+        seconds = [statuses[n][1] for n in checked if statuses[n][1] is not None]
+        timing = f"{statistics.median(seconds):.1f}, {statistics.mean(seconds):.1f}" if seconds else "-"
+        left = len(names) - len(checked)
         print(
-            f"{package:10} {killed:7d} {len(checked):8d} {killed / len(checked):6.0%}  "
-            f"[{low:.0%}, {high:.0%}]  of {len(statuses)} mutants"
+            f"{package:10} {killed:7d} {equiv:6d} {counted:8d} {killed / max(counted, 1):6.0%}"
+            f"  [{low:.0%}, {high:.0%}]  {timing:>12}   of {len(statuses)} mutants"
+            + (f"  ({left} of the sample not checked yet)" if left else "")
         )
         for name in checked:
-            if statuses[name] not in KILLED:
-                print(f"    {statuses[name]:9} {name}")
+            if statuses[name][0] not in KILLED:
+                label = "equivalent" if name in equivalent else statuses[name][0]
+                print(f"    {label:10} {name}")
+
+
+def equivalents(path: Path = Path("docs/mutation.md")) -> set[str]:
+    """Mutant names listed as equivalent (backquoted, first column) in docs/mutation.md."""
+    if not path.exists():
+        return set()
+    text = path.read_text().split("## Surviving mutants judged equivalent", 1)[-1]
+    text = text.split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(simulator\.[^`]+__mutmut_\d+)`", text, flags=re.M))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--sample", type=int, default=0, help="mutants per package (0: all)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--rounds", type=int, default=4, help="a sample is run in this many rounds")
     parser.add_argument("--packages", default=",".join(PACKAGES))
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--report", action="store_true", help="only print the score so far")
@@ -92,21 +139,23 @@ def main(argv: list[str] | None = None) -> None:
     chosen = {}
     for package in packages:
         names = sorted(everything.get(package, {}))
-        if args.sample:  # a prefix of a seeded shuffle: a smaller sample is part of a larger one
-            random.Random(f"{args.seed}/{package}").shuffle(names)
-            names = sorted(names[: args.sample])
-        chosen[package] = names
+        chosen[package] = sample(names, package, args.sample, args.seed) if args.sample else names
     if not args.report:
+        mutmut = str(Path(sys.executable).with_name("mutmut"))
         started = time.monotonic()
-        if args.sample:  # only what has not been checked yet
-            patterns = [n for p in packages for n in chosen[p] if everything[p][n] == "not checked"]
+        if args.sample:  # only what has not been checked yet, a uniform slice at a time
+            batches = [
+                [n for n in batch if everything[n.split(".")[1]][n][0] == "not checked"]
+                for batch in rounds(chosen, args.rounds)
+            ]
         else:
-            patterns = [f"simulator.{p}.*" for p in packages]
-        command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.children), *patterns]
-        if patterns:
-            subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+            batches = [[f"simulator.{p}.*" for p in packages]]
+        for batch in batches:
+            if batch:
+                command = [mutmut, "run", "--max-children", str(args.children), *batch]
+                subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
         print(f"mutmut ran for {time.monotonic() - started:.0f} s")
-    report(chosen)
+    report(chosen, equivalents())
 
 
 if __name__ == "__main__":
