@@ -189,9 +189,10 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
     edge width: GAT attention. Labelled: every service on the cascade or that left ok (all of
     them in a small graph)."""
     plt = _pyplot()
-    layers = {node: i for i, gen in enumerate(nx.topological_generations(graph)) for node in gen}
-    nx.set_node_attributes(graph, layers, "layer")
-    pos = nx.multipartite_layout(graph, subset_key="layer", align="horizontal", scale=1.0)
+    # each layer's nodes as a sorted list: given an attribute name, networkx groups them in sets,
+    # whose order (so the drawing) changed with the hash seed
+    layers = {i: sorted(gen) for i, gen in enumerate(nx.topological_generations(graph))}
+    pos = nx.multipartite_layout(graph, subset_key=layers, align="horizontal", scale=1.0)
     pos = {n: (x, -y) for n, (x, y) in pos.items()}
     big = graph.number_of_nodes() > 30
     worst, final = f.worst_status(), f.final_status()
