@@ -1,0 +1,134 @@
+"""Properties that surviving (or unreached) mutants showed no test checked (docs/mutation.md):
+the trace's figures, a run owner's liveness, CSV cell text, and the strategies' parameter types."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from simulator.engine.recording import fmt, row_formatter
+from simulator.finance.strategies import STRATEGIES
+from simulator.infra.run import run_scenario
+from simulator.infra.scenario import load_scenario
+from simulator.store.sqlite import effective_status, owner_alive
+from tests.conftest import SCENARIOS
+
+
+# -- the trace ---------------------------------------------------------------------------------
+def test_each_trace_line_shows_the_state_the_record_carries(tmp_path):
+    """`--trace`: one line per applied event, whose service figures are the ones metrics.csv
+    holds for that event (recording mode `all`: every service in every record)."""
+    out = io.StringIO()
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, trace=True, stream=out)
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by_seq: dict[int, list[dict]] = {}
+    for r in rows:
+        by_seq.setdefault(int(r["seq"]), []).append(r)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(by_seq) > 100
+    for line, seq in zip(lines, sorted(by_seq), strict=True):
+        parts = line.split(" | ")
+        first = by_seq[seq][0]
+        head = f"t={float(first['time']):8.3f} #{seq:<5} {first['event_type']:<21} "
+        assert parts[0] == head + f"{first['source']:>14} -> {first['target']:<14}"
+        expected = [
+            f"{r['service_id']} {r['status']:<10} stress={float(r['stress_level']):.2f} "
+            f"res={float(r['resource_level']):.2f} q={r['queue']}"
+            for r in by_seq[seq]
+        ]
+        assert parts[1 : 1 + len(expected)] == expected
+        assert [p.split(" panic=")[0] for p in parts[4:10]] == [f"patients_{i}" for i in range(6)]
+        assert parts[-1].startswith("central_policy budget=") and " known_bad=" in parts[-1]
+    failed = [ln for ln in lines if "power failed" in ln]
+    assert failed and all("known_bad=" in ln for ln in failed)
+    assert any(not ln.endswith("known_bad=0") for ln in lines), "the policy learns of the failure"
+
+
+def test_a_trace_of_a_big_world_says_how_many_entities_it_hides(tmp_path, monkeypatch):
+    from simulator.infra import run as run_module
+
+    class Narrow(run_module.Trace):
+        def __init__(self, world, stream):
+            super().__init__(world, stream, max_shown=2)
+
+    monkeypatch.setattr(run_module, "Trace", Narrow)
+    out = io.StringIO()
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, trace=True, stream=out)
+    parts = out.getvalue().splitlines()[0].split(" | ")
+    # 3 services, 2 shown; 6 citizens, more than 2, so none shown: 1 + 6 hidden
+    assert [p.split()[0] for p in parts[1:]] == ["power", "hospital", "central_policy", "(+7"]
+    assert parts[-1] == "(+7 entities not shown)"
+
+
+# -- who owns a run ----------------------------------------------------------------------------
+def me() -> dict:
+    return {"pid": os.getpid(), "started": psutil.Process().create_time(), "host": socket.gethostname()}
+
+
+def test_a_live_owner_is_alive_and_a_recycled_pid_is_not():
+    assert owner_alive(me())
+    assert not owner_alive({**me(), "started": me()["started"] - 5})  # same pid, another process
+    assert not owner_alive(None) and not owner_alive({"host": socket.gethostname()})
+    assert effective_status("running", json.dumps(me())) == "running"
+    assert effective_status("running", None) == "interrupted"
+
+
+def test_an_owner_on_another_host_is_assumed_alive():
+    other = {"pid": 1, "started": 0.0, "host": socket.gethostname() + "-elsewhere"}
+    assert owner_alive(other)
+    assert effective_status("running", json.dumps(other)) == "running"
+
+
+def test_an_owner_that_exited_but_was_not_reaped_is_not_alive():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    started = psutil.Process(child.pid).create_time()
+    owner = {"pid": child.pid, "started": started, "host": socket.gethostname()}
+    deadline = time.monotonic() + 30
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:  # exited, not yet waited for
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    try:
+        assert not owner_alive(owner)
+        assert effective_status("running", json.dumps(owner)) == "interrupted"
+    finally:
+        child.wait()
+
+
+# -- CSV cells ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, ""), (0.1 + 0.2, "0.3"), (1 / 3, "0.3333333333"), (2.0, "2"), (True, "1"), (False, "0"),
+     (7, "7"), ("ok", "ok"), (1e-12, "1e-12")],
+)
+def test_a_cell_is_written_as_documented(value, text):
+    assert fmt(value) == text
+
+
+def test_a_row_formatter_fits_its_sample_and_falls_back_cell_by_cell():
+    row = row_formatter((1.5, 2, "a", True, None))
+    assert row("e", (0.1 + 0.2, 3, "b", False, None)) == "e,0.3,3,b,0,"
+    assert row("e", (None, 3, "b", True, 2.5)) == "e,,3,b,1,2.5"  # None where a float was
+    assert row("e", ("x", 3, "b", True, None)) == "e,x,3,b,1,"  # text where a float was
+
+
+# -- strategy parameters -----------------------------------------------------------------------
+def test_each_strategy_describes_its_parameters_with_their_json_types():
+    json_type = {int: "integer", float: "number", bool: "boolean", str: "string"}
+    for name, cls in STRATEGIES.items():
+        described = cls.describe()["parameters"]
+        fields = cls.Params.model_fields
+        assert sorted(described) == sorted(fields), name
+        for key, field in fields.items():
+            assert described[key]["default"] == field.default, (name, key)
+            if field.annotation in json_type:
+                assert described[key]["type"] == json_type[field.annotation], (name, key)
