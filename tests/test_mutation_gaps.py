@@ -132,3 +132,51 @@ def test_each_strategy_describes_its_parameters_with_their_json_types():
             assert described[key]["default"] == field.default, (name, key)
             if field.annotation in json_type:
                 assert described[key]["type"] == json_type[field.annotation], (name, key)
+
+
+# -- the CSV sink and the background recorder ------------------------------------------------
+def test_a_csv_sink_writes_to_its_partial_file_as_its_buffer_fills(tmp_path):
+    """Memory stays bounded: past `buffer_bytes` the records go to `<path>.partial` on disk;
+    the file takes its name only on a successful close, and a failed close removes it."""
+    from simulator.engine import CsvSink
+
+    for ok in (True, False):
+        path = tmp_path / f"{ok}.csv"
+        sink = CsvSink(path, buffer_bytes=20_000)
+        sink.open(b"h\n")
+        partial = tmp_path / f"{ok}.csv.partial"
+        record = b"x" * 9_999 + b"\n"
+        for i in range(1, 11):
+            sink.write(None, record)
+            if i % 2 == 0:  # 20,000 bytes held: written out (the file's own buffer is smaller)
+                assert partial.stat().st_size == 2 + 10_000 * i
+        assert not path.exists()
+        sink.close(ok)
+        assert path.exists() == ok and not partial.exists()
+        if ok:
+            assert path.read_bytes() == b"h\n" + record * 10
+
+
+def test_a_program_that_never_closes_its_background_recorder_still_exits(tmp_path):
+    """The recorder's child is a daemon: a simulation process that ends without closing the
+    recorder (a crash past every handler) neither hangs at exit nor leaves the file behind."""
+    from simulator.engine.recorder import background_available
+
+    if not background_available():
+        pytest.skip("needs the fork start method")
+    code = (
+        "from simulator.engine import CsvSink, Event, HashChain\n"
+        "from simulator.engine.recorder import BackgroundRecorder\n"
+        "from tests.test_recorder import LAYOUT\n"
+        f"sink = CsvSink({str(tmp_path / 'm.csv')!r})\n"
+        "rec = BackgroundRecorder(LAYOUT, [sink], HashChain(LAYOUT.header), batch=4)\n"
+        "rec.open()\n"
+        "for seq in range(1, 10):\n"
+        "    rec.write(seq, float(seq), Event('noop', 'b0', 'b0'), [])\n"
+        "print('left without closing', flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "left without closing\n"
+    assert not (tmp_path / "m.csv").exists()
