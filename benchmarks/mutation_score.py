@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
 import statistics
@@ -26,6 +27,9 @@ from pathlib import Path
 
 PACKAGES = ("engine", "infra", "analysis", "finance", "store")
 KILLED = {"killed", "timeout", "caught by type check"}
+# mutmut stops a mutant after so many CPU seconds: torch's thread pool would spend them in parallel
+# (and spinning) and turn a slow GAT test into a false "timeout"
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def generate() -> None:
@@ -150,10 +154,11 @@ def main(argv: list[str] | None = None) -> None:
             ]
         else:
             batches = [[f"simulator.{p}.*" for p in packages]]
-        for batch in batches:
-            if batch:
-                command = [mutmut, "run", "--max-children", str(args.children), *batch]
-                subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+        with open("mutants/mutmut.log", "a") as log:  # mutmut's own output, to see why it stopped
+            for batch in batches:
+                if batch:
+                    command = [mutmut, "run", "--max-children", str(args.children), *batch]
+                    subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT, env=ONE_THREAD)
         print(f"mutmut ran for {time.monotonic() - started:.0f} s")
     report(chosen, equivalents())
 

@@ -180,3 +180,23 @@ def test_a_program_that_never_closes_its_background_recorder_still_exits(tmp_pat
     assert done.returncode == 0, done.stderr
     assert done.stdout == "left without closing\n"
     assert not (tmp_path / "m.csv").exists()
+
+
+# -- claiming a stored run ---------------------------------------------------------------------
+def test_a_completed_run_cannot_be_claimed_and_a_live_owners_run_cannot_be_taken(tmp_path):
+    from simulator.store import Store
+    from simulator.store.sqlite import StoreError
+
+    with Store(tmp_path / "s.sqlite") as store:
+        done = store.create_simulation({}, 100.0)
+        store.update_simulation(done, status="completed")
+        with pytest.raises(StoreError, match=f"^simulation {done} is completed: nothing to resume$"):
+            store.claim_simulation(done)
+        assert store.get_simulation(done)["status"] == "completed"  # rolled back, not claimed
+        live = store.create_simulation({}, 100.0)  # running, owned by this process
+        with pytest.raises(StoreError, match=f"^simulation {live} is running in process {os.getpid()} on "):
+            store.claim_simulation(live)
+        stale = store.create_simulation({}, 100.0)
+        store.update_simulation(stale, status="failed")
+        store.claim_simulation(stale)  # a failed run may be resumed
+        assert store.get_simulation(stale)["status"] == "running"
