@@ -77,14 +77,24 @@ def sample(names: list[str], package: str, size: int, seed: int) -> list[str]:
     return shuffled[:size]
 
 
-def rounds(chosen: dict[str, list[str]], count: int) -> list[list[str]]:
-    """Split each package's sample into `count` consecutive slices; round i takes slice i of each."""
-    out: list[list[str]] = [[] for _ in range(count)]
-    for names in chosen.values():
-        step = math.ceil(len(names) / count) if names else 1
-        for i in range(count):
-            out[i].extend(names[i * step : (i + 1) * step])
-    return [r for r in out if r]
+def interleave(chosen: dict[str, list[str]]) -> list[str]:
+    """Each package's sample in its shuffled order, taken one package after another in turn."""
+    lists = list(chosen.values())
+    return [names[i] for i in range(max(map(len, lists), default=0)) for names in lists if i < len(names)]
+
+
+def run_in_order(names: list[str], children: int) -> None:
+    """`mutmut run names...`, but the mutants run in the order given, not cheapest first.
+
+    mutmut sorts the mutants it runs by the cost of their tests; stopped early, it would have
+    checked the cheapest ones only. In the given order (a seeded shuffle), whatever has been
+    checked when a run is stopped is still a uniform sample.
+    """
+    import mutmut.__main__ as mutmut_main
+
+    order = {name: i for i, name in enumerate(names)}
+    mutmut_main.estimated_worst_case_time = lambda name: order.get(name, len(order))
+    mutmut_main.cli(["run", "--max-children", str(children), *names], standalone_mode=False)
 
 
 def report(chosen: dict[str, list[str]] | None, equivalent: set[str] = frozenset()) -> None:
@@ -95,7 +105,9 @@ def report(chosen: dict[str, list[str]] | None, equivalent: set[str] = frozenset
     )
     for package, statuses in sorted(results().items()):
         names = chosen.get(package, []) if chosen is not None else list(statuses)
-        checked = [n for n in names if statuses[n][0] != "not checked"]
+        # a sample counts up to its first unchecked mutant: a prefix of a shuffle stays uniform
+        unchecked = [i for i, n in enumerate(names) if statuses[n][0] == "not checked"]
+        checked = names[: unchecked[0]] if unchecked else names
         if not checked:
             continue
         killed = sum(statuses[n][0] in KILLED for n in checked)
@@ -108,7 +120,7 @@ def report(chosen: dict[str, list[str]] | None, equivalent: set[str] = frozenset
         print(
             f"{package:10} {killed:7d} {equiv:6d} {counted:8d} {killed / max(counted, 1):6.0%}"
             f"  [{low:.0%}, {high:.0%}]  {timing:>12}   of {len(statuses)} mutants"
-            + (f"  ({left} of the sample not checked yet)" if left else "")
+            + (f"  (a prefix: {left} of the sample not counted yet)" if left else "")
         )
         for name in checked:
             if statuses[name][0] not in KILLED:
@@ -131,11 +143,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--sample", type=int, default=0, help="mutants per package (0: all)")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--rounds", type=int, default=4, help="a sample is run in this many rounds")
+    parser.add_argument("--in-order", metavar="FILE", help=argparse.SUPPRESS)  # see run_in_order
     parser.add_argument("--packages", default=",".join(PACKAGES))
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--report", action="store_true", help="only print the score so far")
     args = parser.parse_args(argv)
+    if args.in_order:
+        return run_in_order(Path(args.in_order).read_text().split(), args.children)
     packages = args.packages.split(",")
     if not Path("mutants/simulator").exists():
         generate()
@@ -147,18 +161,18 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         mutmut = str(Path(sys.executable).with_name("mutmut"))
         started = time.monotonic()
-        if args.sample:  # only what has not been checked yet, a uniform slice at a time
-            batches = [
-                [n for n in batch if everything[n.split(".")[1]][n][0] == "not checked"]
-                for batch in rounds(chosen, args.rounds)
-            ]
+        if args.sample:  # only what has not been checked yet, in the sample's order
+            todo = [n for n in interleave(chosen) if everything[n.split(".")[1]][n][0] == "not checked"]
+            Path("mutants/sample.txt").write_text("\n".join(todo))
+            command = [sys.executable, "-m", "benchmarks.mutation_score", "--in-order", "mutants/sample.txt"]
         else:
-            batches = [[f"simulator.{p}.*" for p in packages]]
+            command = [mutmut, "run", "--max-children", str(args.children)]
+            command += [f"simulator.{p}.*" for p in packages]
+        if args.sample:
+            command += ["--children", str(args.children)]
         with open("mutants/mutmut.log", "a") as log:  # mutmut's own output, to see why it stopped
-            for batch in batches:
-                if batch:
-                    command = [mutmut, "run", "--max-children", str(args.children), *batch]
-                    subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT, env=ONE_THREAD)
+            if not args.sample or todo:
+                subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT, env=ONE_THREAD)
         print(f"mutmut ran for {time.monotonic() - started:.0f} s")
     report(chosen, equivalents())
 

@@ -200,3 +200,19 @@ def test_a_completed_run_cannot_be_claimed_and_a_live_owners_run_cannot_be_taken
         store.update_simulation(stale, status="failed")
         store.claim_simulation(stale)  # a failed run may be resumed
         assert store.get_simulation(stale)["status"] == "running"
+
+
+# -- outcomes ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("served", "rejected"), [(0, 0), (3, 3), (1, 3), (4, 0), (0, 2)])
+def test_the_unmet_share_is_rejected_over_all_requests(served, rejected):
+    from simulator.infra.build import build_world
+    from simulator.infra.outcomes import outcomes
+
+    w = build_world(load_scenario(SCENARIOS / "cascade_direct.yaml"), [])
+    services = [e for e, k in w.kinds.items() if k == "service"]
+    for i, sid in enumerate(services):  # the totals split unevenly over the services
+        w.entities[sid]["served"] = served if i == 0 else 0
+        w.entities[sid]["rejected"] = rejected - rejected // 2 if i == 0 else rejected // 2 if i == 1 else 0
+    o = outcomes(w)
+    assert (o["served"], o["unmet_demand"]) == (served, rejected)
+    assert o["unmet_share"] == (rejected / (served + rejected) if served + rejected else 0.0)
