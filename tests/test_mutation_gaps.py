@@ -216,3 +216,26 @@ def test_the_unmet_share_is_rejected_over_all_requests(served, rejected):
     o = outcomes(w)
     assert (o["served"], o["unmet_demand"]) == (served, rejected)
     assert o["unmet_share"] == (rejected / (served + rejected) if served + rejected else 0.0)
+
+
+def test_a_store_that_cannot_be_read_says_why_in_one_line(tmp_path, monkeypatch):
+    """A read error (a failing disk, say) is reported by its reason, not as a traceback."""
+    import errno
+    import pathlib
+
+    from simulator.store import Store
+    from simulator.store.sqlite import StoreError
+
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    real_open = pathlib.Path.open
+
+    def failing(self, *args, **kwargs):
+        if self == path:
+            raise OSError(errno.EIO, "Input/output error")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", failing)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    assert str(caught.value) == f"{path}: cannot read it: Input/output error"
