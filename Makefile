@@ -51,7 +51,7 @@ docs: $(STAMP)  # the scenario references, generated from the models (a test kee
 	$(PY) -m simulator.cli schema finance --out docs/finance-config.md
 
 # `make mutate` (outside CI): mutmut over engine, infra, analysis, finance and store, then the
-# score per package. `make mutate SAMPLE=15` runs a seeded sample of 15 mutants per package.
+# score per package. `make mutate SAMPLE=100` runs a seeded uniform sample of 100 mutants per package.
 mutate: $(STAMP)
 	$(PY) -m benchmarks.mutation_score $(if $(SAMPLE),--sample $(SAMPLE))
 

@@ -239,3 +239,66 @@ def test_a_store_that_cannot_be_read_says_why_in_one_line(tmp_path, monkeypatch)
     with pytest.raises(StoreError) as caught:
         Store(path)
     assert str(caught.value) == f"{path}: cannot read it: Input/output error"
+
+
+# -- recording off, an odd store path, undecodable records, the timeline's cut note ------------
+def test_a_run_with_recording_off_writes_no_metrics_file(tmp_path):
+    scenario = load_scenario(SCENARIOS / "cascade_direct.yaml")
+    scenario.recording.mode = "off"
+    summary = run_scenario(scenario, tmp_path, quiet=True)
+    assert summary["outcomes"]["events"] > 100
+    assert not (tmp_path / "metrics.csv").exists() and (tmp_path / "summary.json").is_file()
+
+
+def test_a_store_path_that_is_not_a_regular_file_is_one_clear_error(tmp_path):
+    from simulator.store import Store
+    from simulator.store.sqlite import StoreError
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(StoreError) as caught:
+        Store(fifo)
+    assert str(caught.value) == f"{fifo}: is not a regular file; --db takes a SQLite file"
+
+
+def test_the_differing_column_is_found_in_records_that_are_not_valid_utf8():
+    from simulator.infra.run import differing_column
+
+    header = b"time,event_type,source,service_id,queue\n"
+    ours = b"1.5,request,a,water,3\n"
+    theirs = b"1.5,request,a,water,\xff3\n"  # a damaged byte in the queue column
+    assert differing_column(header, ours, theirs) == ("queue", "water")
+    assert differing_column(header, b"1.5,req\xfeuest,a,water,3\n", ours) == ("event_type", "water")
+
+
+@pytest.mark.parametrize("entries", [3, 150, 151, 400])
+def test_the_timeline_says_it_was_cut_only_when_it_was(entries, tmp_path_factory):
+    import dataclasses
+
+    from simulator.analysis import markdown
+    from simulator.analysis.findings import compute_findings
+    from simulator.analysis.run_data import load_run
+
+    folder = tmp_path_factory.mktemp("tl")
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), folder, quiet=True)
+    f = compute_findings(load_run(folder))
+    base = f.timeline[0]
+    timeline = [dataclasses.replace(base, seq=i + 1, text=f"entry {i}") for i in range(entries)]
+    text = "\n".join(markdown.timeline(dataclasses.replace(f, timeline=timeline)))
+    shown = timeline if entries <= markdown.TIMELINE_FULL else markdown._condensed(timeline)[0]
+    hidden = max(len(shown) - markdown.TIMELINE_MAX, 0)
+    assert ("more are in failure_analysis.json" in text) == (hidden > 0)
+    if hidden:
+        assert f"cut at {markdown.TIMELINE_MAX} rows; {hidden} more are in failure_analysis.json" in text
+
+
+def test_a_summary_without_a_recording_section_reads_as_recording_everything(tmp_path):
+    """Older or hand-written summaries may lack `recording`; the default mode is `all`."""
+    from simulator.analysis.findings import compute_findings
+    from simulator.analysis.run_data import load_run
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    run = load_run(tmp_path)
+    assert compute_findings(run).recording_mode == "all"
+    del run.config["recording"]
+    assert compute_findings(run).recording_mode == "all"
