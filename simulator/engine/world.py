@@ -138,7 +138,7 @@ class World:
         self.seq = 0
         self.layout = layout
         self.sinks = list(sinks)
-        self.chain: HashChain | None = HashChain(layout.header) if layout else None
+        self._chain: HashChain | None = HashChain(layout.header) if layout else None
         self._touched: list[str] = []
         self._recorded_ids: list[str] = []
         self._last_rows: dict[str, tuple] = {}
@@ -269,7 +269,7 @@ class World:
         self.recorder.write(seq, self.env.now, event, rows)
 
     def _open_recorder(self) -> None:
-        chain = self.chain or HashChain(self.layout.header)
+        chain = self._chain = self._chain or HashChain(self.layout.header)
         byte_sinks_only = self.sinks and not any(sink.wants_records for sink in self.sinks)
         if self.background and byte_sinks_only and background_available():
             self.recorder = BackgroundRecorder(self.layout, self.sinks, chain)
@@ -283,6 +283,18 @@ class World:
             self._recording = False
             self.recorder.close(ok)
             self.chain = self.recorder.chain
+
+    @property
+    def chain(self) -> HashChain | None:
+        """The record chain, up to date with every event applied so far (the inline recorder
+        extends it in batches: reading it flushes the batch)."""
+        if self._recording:
+            self.recorder.flush()
+        return self._chain
+
+    @chain.setter
+    def chain(self, chain: HashChain | None) -> None:
+        self._chain = chain
 
     @property
     def chain_head(self) -> str | None:
