@@ -66,8 +66,15 @@ def line_formatter(sample: tuple[Any, ...]) -> Callable[..., str]:
         return f"{time:.10g},{type},{source},{eid},{cells}," + ",".join(map(str, tail)) + "\n"
 
     def line(
-        time: float, type: str, source: str, eid: str, values: tuple,
-        seq: int, target: str, cause: str, payload: str,
+        time: float,
+        type: str,
+        source: str,
+        eid: str,
+        values: tuple,
+        seq: int,
+        target: str,
+        cause: str,
+        payload: str,
     ) -> str:
         try:
             if other:
