@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import marshal
 import multiprocessing
+import os
 import signal
+import socket
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -48,13 +50,36 @@ class Recorder:
     def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
         """Record applied event number `seq`, applied at `time`, with the carried `rows`."""
         ev = event
-        data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, fmt_payload(ev.payload), rows)
-        if not self._wants_records:
-            pending = self._pending
-            pending.append(data)
-            if len(pending) >= self._batch:
-                self.flush()
+        payload = fmt_payload(ev.payload) if ev.payload else ""
+        if self._wants_records:
+            self._write_record(seq, time, ev, payload, rows)
             return
+        if len(rows) == 1:  # the common case, encoded here rather than through `encode`
+            cause = ev.cause
+            eid, values = rows[0]
+            line = self._line or self._compile(values)
+            text = line(
+                time,
+                ev.type,
+                ev.source,
+                eid,
+                values,
+                seq,
+                ev.target,
+                "" if cause is None else str(cause),
+                payload,
+            )
+            data = text.encode()
+        else:
+            data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
+        pending = self._pending
+        pending.append(data)
+        if len(pending) >= self._batch:
+            self.flush()
+
+    def _write_record(self, seq: int, time: float, ev: Event, payload: str, rows: Rows) -> None:
+        """Unbatched, for sinks that take records (live subscribers see each at once)."""
+        data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
         self.chain.extend(data)
         fields = self.layout.fields
         states = tuple((eid, dict(zip(fields, values, strict=True))) for eid, values in rows)
@@ -129,6 +154,21 @@ def background_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+SEND_BUFFER = 1 << 22
+"""Bytes of batches the pipe holds before a send waits for the child (a few batches)."""
+
+
+def _widen(conn: Any) -> None:
+    """Let the pipe (a Unix socket pair) hold several batches, so that handing one over does
+    not wait for the child to be scheduled and read it: on a busy machine each such wait was
+    a scheduler's latency, more than the work the child took off the simulation."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    except OSError:  # a platform without it: sends wait for the child, as before
+        pass
+
+
 class RecorderError(RuntimeError):
     """The background recorder failed; its traceback is in the message."""
 
@@ -156,6 +196,7 @@ class BackgroundRecorder:
         self._failed = False
         context = multiprocessing.get_context("fork")
         self._conn, child_end = context.Pipe()
+        _widen(self._conn)
         self._child = context.Process(
             target=_serve,
             args=(child_end, self._conn, layout, self.sinks, chain.head, chain.count),
@@ -183,7 +224,7 @@ class BackgroundRecorder:
         if self._conn.poll():  # the child only speaks first to report a failure
             self._fail("the background recorder failed")
         try:
-            self._conn.send_bytes(marshal.dumps(self._pending, 2))
+            self._conn.send_bytes(marshal.dumps(self._pending))
         except (BrokenPipeError, ConnectionResetError):
             self._fail("the background recorder ended early")
         self._pending = []
