@@ -41,48 +41,78 @@ def fmt_payload(payload: dict[str, Any]) -> str:
 SCALARS = (float, int, str, bool, type(None))
 
 
+FLOAT_CACHE = 4096
+"""Distinct values per float column whose text a line formatter keeps."""
+
+
+def _float_text(cache: dict[float, str]) -> Callable[[float], str]:
+    """`%.10g` text of a float, kept in `cache`: a state's floats (a resource level, a
+    capacity, a load over a capacity) take few values and formatting one costs about five
+    dictionary lookups. Equal numbers have equal text except 0.0 and -0.0, so zero is never
+    kept; nor are values past the cache's size."""
+
+    def text(x: float) -> str:
+        out = "%.10g" % x  # noqa: UP031 - the canonical float text
+        if x and len(cache) < FLOAT_CACHE:
+            cache[x] = out
+        return out
+
+    return text
+
+
+def _slow_line(
+    time: float,
+    type: str,
+    source: str,
+    eid: str,
+    values: tuple,
+    seq: int,
+    target: str,
+    cause: str,
+    payload: str,
+) -> str:
+    """A line whose values do not fit the compiled formats: every cell through `fmt`."""
+    cells = ",".join([fmt(v) for v in values])
+    return f"{time:.10g},{type},{source},{eid},{cells},{seq},{target},{cause},{payload}\n"
+
+
 def line_formatter(sample: tuple[Any, ...]) -> Callable[..., str]:
     """A compiled formatter of whole record lines for value tuples shaped like `sample`:
     `line(time, type, source, entity_id, values, seq, target, cause, payload)`.
 
-    Each cell's format is fixed from the sample's value type (floats as `%.10g`, ints and
-    strings as text, anything else through `fmt`), so a line costs one `%` over a tuple, the
-    fastest way CPython has to format many cells. Values that do not fit (None where a
-    number was) are formatted cell by cell with `fmt`. `cause` and `payload` come as text.
+    Each cell's format is fixed from the sample's value type (floats as `%.10g`, through a
+    cache of their texts; ints and strings as text; anything else through `fmt`), and a line
+    is one `%` over a tuple, the fastest way CPython has to join many cells. Values that do
+    not fit (None where a number was) are formatted cell by cell with `fmt`. `cause` and
+    `payload` come as text.
     """
-    specs, other = [], []
+    namespace: dict[str, Any] = {"_fmt": fmt}
+    names = [f"a{i}" for i in range(len(sample))]
+    cells = []
     for i, value in enumerate(sample):
         kind = value.__class__
         if kind is float:
-            specs.append("%.10g")
+            cache: dict[float, str] = {}
+            namespace[f"c{i}"], namespace[f"t{i}"] = cache, _float_text(cache)
+            cells.append(f"c{i}.get(a{i}) or t{i}(a{i})")
+        elif kind is int or kind is str:
+            cells.append(f"a{i}")
         else:
-            specs.append("%s")
-            if kind is not int and kind is not str:
-                other.append(i)
-    template = "%.10g,%s,%s,%s," + ",".join(specs) + ",%s,%s,%s,%s\n"
-
-    def slow(time: float, type: str, source: str, eid: str, values: tuple, *tail: Any) -> str:
-        cells = ",".join([fmt(v) for v in values])
-        return f"{time:.10g},{type},{source},{eid},{cells}," + ",".join(map(str, tail)) + "\n"
-
-    def line(
-        time: float,
-        type: str,
-        source: str,
-        eid: str,
-        values: tuple,
-        seq: int,
-        target: str,
-        cause: str,
-        payload: str,
-    ) -> str:
-        try:
-            if other:
-                values = tuple([fmt(v) if i in other else v for i, v in enumerate(values)])
-            return template % (time, type, source, eid, *values, seq, target, cause, payload)
-        except (TypeError, ValueError):
-            return slow(time, type, source, eid, values, seq, target, cause, payload)
-
+            cells.append(f"_fmt(a{i})")
+    namespace["_template"] = "%.10g,%s,%s,%s," + ",".join(["%s"] * len(sample)) + ",%s,%s,%s,%s\n"
+    unpack = f"        {', '.join(names)}, = values\n" if names else ""
+    source = (
+        "def line(time, type, source, eid, values, seq, target, cause, payload):\n"
+        "    try:\n"
+        + unpack
+        + f"        return _template % (time, type, source, eid, {', '.join(cells)}{', ' if cells else ''}"
+        "seq, target, cause, payload)\n"
+        "    except (TypeError, ValueError):\n"
+        "        return _slow(time, type, source, eid, values, seq, target, cause, payload)\n"
+    )
+    namespace["_slow"] = _slow_line
+    exec(source, namespace)  # noqa: S102 - code generated from the layout alone
+    line = namespace["line"]
     return line
 
 

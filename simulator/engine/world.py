@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import operator
 from collections.abc import Callable, Generator, Iterable, Sequence
+from heapq import heappush
 from types import MappingProxyType
 from typing import Any
 
@@ -151,6 +152,7 @@ class World:
         self._recording = False
         self._stop_at = 0
         self._sleeping: dict[str, tuple[simpy.Timeout, simpy.Process]] = {}
+        self._apply = self._deliver  # bound once, not per event
 
     # -- building -------------------------------------------------------------------------
     def register(self, entity_id: str, kind: str, state: dict[str, Any]) -> None:
@@ -200,10 +202,11 @@ class World:
 
     def emit(self, event: Event) -> None:
         """Schedule an intent after its requested delay plus its channel's latency."""
-        kinds = self.kinds
-        channel = self.latency.channel(kinds.get(event.source, "*"), kinds.get(event.target, "*"), event.type)
+        kinds, latency = self.kinds, self.latency
+        key = (kinds.get(event.source, "*"), kinds.get(event.target, "*"), event.type)
+        channel = latency._cache.get(key) or latency.channel(*key)
         if channel.congestion:
-            in_flight = self.latency.in_flight
+            in_flight = latency.in_flight
             load = in_flight.get(channel, 0)
             in_flight[channel] = load + 1
         else:
@@ -212,7 +215,10 @@ class World:
             delay = event.delay + channel.sample(self._latency_rng, load)
         else:
             delay = event.delay
-        self.env.schedule(_Delivery(event, channel, self._deliver), NORMAL, delay)
+        # `env.schedule(delivery, NORMAL, delay)`, without the call
+        env = self.env
+        delivery = _Delivery(event, channel, self._apply)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), delivery))
 
     def _deliver(self, delivery: _Delivery) -> None:
         event = delivery.intent
