@@ -143,13 +143,14 @@ def citizen_group(ctx: ActorContext):
     tree, size, floor = me["excess"], me["size"], me["floor"]
     base = n * demand * floor
     pairs = n * choices
+    sleep, exponential, random = ctx.sleep, rng.exponential, rng.random
     while True:
         total = base + tree[1]
         try:
-            yield ctx.sleep(rng.exponential(1.0 / total))
+            yield sleep(exponential(1.0 / total))
         except Woken:  # a member's panic jumped: redraw at the new sum
             continue
-        u = rng.random() * total
+        u = random() * total
         if u < base:  # the part every member has alike: a uniform member and service
             k = min(int(u / base * pairs), pairs - 1)
             member, service = divmod(k, choices)
@@ -161,9 +162,9 @@ def citizen_group(ctx: ActorContext):
             # an actor makes: the tree is the sampler's bookkeeping (bounds, never recorded);
             # the model's state, each member's panic, is changed by reducers only.
             tree_set(tree, size, member, demand * (bound_factor(p, threshold, surge) - floor))
-            if rng.random() * bound >= demand * (rate_factor(p, threshold, surge) - floor):
+            if random() * bound >= demand * (rate_factor(p, threshold, surge) - floor):
                 continue
-            service = int(rng.random() * choices)
+            service = int(random() * choices)
         emit(Event("request", members[member], uses[service]))
 
 
