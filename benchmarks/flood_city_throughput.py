@@ -117,16 +117,11 @@ def main() -> None:
         counts: dict[str, int] = {}
         built: dict[str, list[float]] = {}
         for _ in range(args.repeats):  # interleaved, so a noisy moment hits every mode alike
-            cpu = time.process_time()
-            floor_events, floor_seconds = floor_run(10_000, args.until)
-            rates[FLOOR].append(floor_events / floor_seconds)
-            cpu_rates[FLOOR].append(floor_events / (time.process_time() - cpu))
-            counts[FLOOR] = floor_events
-            cpu = time.process_time()
-            floor_events, floor_seconds = floor_run(10_000, args.until, processes=districts)
-            rates[FLOOR_GROUPS].append(floor_events / floor_seconds)
-            cpu_rates[FLOOR_GROUPS].append(floor_events / (time.process_time() - cpu))
-            counts[FLOOR_GROUPS] = floor_events
+            for label, processes in ((FLOOR, None), (FLOOR_GROUPS, districts)):
+                floor_events, floor_seconds, floor_cpu = floor_run(10_000, args.until, processes=processes)
+                rates[label].append(floor_events / floor_seconds)
+                cpu_rates[label].append(floor_events / floor_cpu)
+                counts[label] = floor_events
             for label, overrides in MODES.items():
                 seconds, cpu_seconds, events, build_seconds = timed_run(args.until, Path(tmp), overrides)
                 rates[label].append(events / seconds)
