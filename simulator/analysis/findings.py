@@ -200,10 +200,10 @@ def dependency_graph(run: RunData) -> nx.DiGraph:
             g.add_edge(dep, svc["id"], flows=0)
     events = run.events
     flows = events[events["event_type"].isin(["dependency_degraded", "dependency_restored"])]
-    for (u, v), n in flows.groupby(["source", "target"]).size().items():
+    for (u, v), n in flows.groupby(["source", "target"], observed=True).size().items():
         if g.has_edge(u, v):
             g.edges[u, v]["flows"] = int(n)
-    requests = events[events["event_type"] == "request"].groupby("target").size()
+    requests = events[events["event_type"] == "request"].groupby("target", observed=True).size()
     for node in g.nodes:
         g.nodes[node]["requests"] = int(requests.get(node, 0))
     return g
@@ -262,7 +262,7 @@ def rejected_during(states: pd.DataFrame, eps: list[Episode], end: float) -> dic
     """(service, episode start_seq) -> requests the service rejected during the episode,
     from its cumulative `rejected` counter."""
     out = {}
-    by_service = {s: rows for s, rows in states.groupby("service_id", sort=False)}
+    by_service = {s: rows for s, rows in states.groupby("service_id", sort=False, observed=True)}
     for e in eps:
         rows = by_service[e.service]
         times, counter = rows["time"].to_numpy(), rows["rejected"].to_numpy()
