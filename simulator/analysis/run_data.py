@@ -40,14 +40,22 @@ class RunData:
             self._states = rows[rows["service_id"].notna() & (rows["service_id"] != "")]
         return self._states
 
+    def drop_records(self) -> None:
+        """Free the record frames (rows, events, service rows); config and summary stay."""
+        self.rows, self.events = self.rows.head(0).copy(), self.events.head(0).copy()
+        self._states = None
+
 
 def _check_file_chain(folder: Path, summary: dict) -> None:
     metrics = folder / "metrics.csv"
-    raw = metrics.read_bytes()
-    if not raw:
+    size = metrics.stat().st_size
+    if not size:
         raise AnalysisError(f"{metrics}: empty file (no header)")
-    if not raw.endswith(b"\n"):
-        last = raw.rsplit(b"\n", 1)[-1][:60].decode(errors="replace")
+    with metrics.open("rb") as fh:  # the tail only: the file may be hundreds of MB
+        fh.seek(max(size - 65536, 0))
+        tail = fh.read()
+    if not tail.endswith(b"\n"):
+        last = tail.rsplit(b"\n", 1)[-1][:60].decode(errors="replace")
         raise AnalysisError(f"{metrics}: truncated: the last line is incomplete ({last!r}...)")
     try:
         head, count = chain_of_file(metrics)
