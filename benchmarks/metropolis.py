@@ -41,10 +41,25 @@ print(json.dumps({
 }))
 """
 
+# The baseline, measured the same way: pandas reading metrics.csv with its defaults, nothing else.
+PLAIN = """
+import json, resource, sys, time
+import pandas as pd
+start = time.perf_counter()
+frame = pd.read_csv(sys.argv[1])
+self = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({
+    "seconds": time.perf_counter() - start,
+    "cpu_seconds": self.ru_utime + self.ru_stime,
+    "peak_mb": self.ru_maxrss / 1024,
+}))
+"""
 
-def measured(args: list[str]) -> dict:
-    """Run `simulator <args>` in a fresh interpreter; its exit code, wall time, peak RSS."""
-    done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=ROOT)
+
+def measured(args: list[str], child: str = CHILD) -> dict:
+    """Run `simulator <args>` (or `child` with them) in a fresh interpreter; its exit code, wall
+    time, peak RSS."""
+    done = subprocess.run([sys.executable, "-c", child, *args], capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"simulator {' '.join(args)} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -99,10 +114,17 @@ def main() -> None:
             f"unmet demand {o['unmet_share']:.1%}, first failure at t={o['first_failure_at']}"
         )
         report = median_of([measured(["report", str(out), "--quiet"]) for _ in range(args.repeats)])
+        plain = median_of([measured([str(out / "metrics.csv")], PLAIN) for _ in range(args.repeats)])
         print(
             f"  report: {report['seconds']:.1f} s ({report['cpu_seconds']:.1f} CPU s), "
             f"{o['events'] / report['seconds']:,.0f} events/s analysed, peak RSS {report['peak_mb']:.0f} MB; "
             f"{verdict(report['peak_mb'], 1024)}"
+        )
+        print(
+            f"  baseline, pandas.read_csv(metrics.csv) alone with its defaults: {plain['seconds']:.1f} s, "
+            f"peak RSS {plain['peak_mb']:.0f} MB; the whole report: "
+            f"{report['peak_mb'] / plain['peak_mb']:.2f}x its memory, "
+            f"{report['seconds'] / plain['seconds']:.1f}x its time"
         )
         print(f"  load average after: {os.getloadavg()[0]:.1f}")
 
