@@ -55,6 +55,26 @@ print(json.dumps({
 }))
 """
 
+# Where the report's memory goes: its resident memory as each stage starts (and the peak so far).
+STAGES = """
+import json, resource, sys, time
+import psutil
+from simulator.analysis import report
+process, start, stages = psutil.Process(), time.perf_counter(), []
+
+class Stages:
+    def __init__(self, total, quiet): pass
+    def __call__(self, name): self.mark(name)
+    def close(self): self.mark("end")
+    def mark(self, name):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stages.append([name, time.perf_counter() - start, process.memory_info().rss / 2**20, peak])
+
+report.Progress = Stages
+report.build_report(sys.argv[1], quiet=True)
+print(json.dumps({"stages": stages}))
+"""
+
 
 def measured(args: list[str], child: str = CHILD) -> dict:
     """Run `simulator <args>` (or `child` with them) in a fresh interpreter; its exit code, wall
@@ -80,6 +100,7 @@ def main() -> None:
     parser.add_argument("--until", type=float, default=820.0, help="horizon (default 820: >= 1M events)")
     parser.add_argument("--repeats", type=int, default=1, help="measure each step N times; medians")
     parser.add_argument("--keep", help="write the run here instead of a temporary folder")
+    parser.add_argument("--stages", action="store_true", help="also the report's memory, stage by stage")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep or tmp) / "run"
@@ -126,6 +147,10 @@ def main() -> None:
             f"{report['peak_mb'] / plain['peak_mb']:.2f}x its memory, "
             f"{report['seconds'] / plain['seconds']:.1f}x its time"
         )
+        if args.stages:
+            print("  report stage by stage (RSS as the stage starts; peak so far):")
+            for name, at, rss, peak in measured([str(out)], STAGES)["stages"]:
+                print(f"    {at:6.1f} s  {rss:6.0f} MB  (peak {peak:6.0f} MB)  {name}")
         print(f"  load average after: {os.getloadavg()[0]:.1f}")
 
 
