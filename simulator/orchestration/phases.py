@@ -96,10 +96,12 @@ class PhaseOrchestration(_Data):
 class TeamAgent(_Data):
     """One desk agent's overrides: its declared steps and its own fault rates."""
 
-    capabilities: tuple[str, ...] | None = Field(None, min_length=1)
-    failure_rate: float | None = Field(None, ge=0, le=1)
-    timeout_rate: float | None = Field(None, ge=0, le=1)
-    exception_rate: float | None = Field(None, ge=0, le=1)
+    capabilities: tuple[str, ...] | None = Field(
+        None, min_length=1, description=f"steps it declares, from {', '.join(CAPABILITIES)} (null: its own)"
+    )
+    failure_rate: float | None = Field(None, ge=0, le=1, description="reports failure (null: fault_rate/3)")
+    timeout_rate: float | None = Field(None, ge=0, le=1, description="never answers (null: fault_rate/3)")
+    exception_rate: float | None = Field(None, ge=0, le=1, description="raises (null: fault_rate/3)")
 
     @field_validator("capabilities")
     @classmethod
@@ -115,10 +117,12 @@ class TeamConfig(_Data):
     """A finance config's `team:`: the desk's agents' fault rate (split evenly between failure,
     no answer and exception), latency and deadline per call in days, per-agent overrides."""
 
-    fault_rate: float = Field(0.0, ge=0, le=1)
-    latency: float = Field(0.002, ge=0, le=1)
-    deadline: float = Field(0.02, gt=0, le=1)
-    agents: dict[str, TeamAgent] = {}
+    fault_rate: float = Field(0.0, ge=0, le=1, description="every agent's fault rate per call")
+    latency: float = Field(0.002, ge=0, le=1, description="days per agent call")
+    deadline: float = Field(0.02, gt=0, le=1, description="days a caller waits for an agent's answer")
+    agents: dict[str, TeamAgent] = Field(
+        {}, description=f"per-agent overrides, by name: {', '.join(ROSTER)}"
+    )
 
     @field_validator("agents")
     @classmethod
