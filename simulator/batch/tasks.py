@@ -93,7 +93,11 @@ def set_path(params: dict[str, Any], path: str, value: Any, strict: bool = True)
             node = node[key]
         walked.append(key)
         if not isinstance(node, dict | list):
-            raise KeyError(f"{path!r}: {'.'.join(walked)} is not a mapping")
+            what = "null" if node is None else f"a single value ({node!r})"
+            raise KeyError(
+                f"{path!r}: {'.'.join(walked)} is not a mapping (it is {what}; allowed: a path "
+                "whose parents are set in the spec)"
+            )
     if isinstance(node, list):
         raise KeyError(f"{path!r}: {'.'.join(walked)} is a list; name an item by its id")
     if strict and leaf not in node:

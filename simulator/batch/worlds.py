@@ -94,14 +94,15 @@ def spec_worlds() -> list[str]:
 
 
 def detect_world(data: Mapping[str, Any]) -> str | None:
-    """The one world whose marking keys `data` has at its top level, or None (no match or
-    several): e.g. `patterns` + `root` for orchestration, `strategy` for finance."""
-    found = [
-        name
-        for name in spec_worlds()
-        if _WORLDS[name].keys and any(key in data for key in _WORLDS[name].keys)
-    ]
-    return found[0] if len(found) == 1 else None
+    """The world with the most of its marking keys at the top level of `data` (e.g. `patterns`
+    and `root` for orchestration, `strategy` and `market` for finance), or None when no world
+    has any or two have as many."""
+    counts = sorted(
+        ((sum(key in data for key in _WORLDS[name].keys), name) for name in spec_worlds()), reverse=True
+    )
+    if not counts or counts[0][0] == 0 or (len(counts) > 1 and counts[1][0] == counts[0][0]):
+        return None
+    return counts[0][1]
 
 
 _NO_SEED = "each run's seed comes from --seed and the replication"
@@ -110,7 +111,7 @@ register_world(
     "simulator.infra.replicate:run_outcomes",
     "simulator.infra.scenario:load_scenario",
     parse="simulator.infra.scenario:parse_scenario",
-    keys=("services", "flood", "citizens", "agencies", "policy"),
+    keys=("services", "citizens", "agencies", "policy", "stressors", "until"),
     outcomes="simulator.batch.adapters:INFRA_OUTCOMES",
     show=("cascade", "unmet_demand", "services_failed", "collapse"),
     proportions=("cascade", "collapse"),
@@ -121,7 +122,7 @@ register_world(
     "simulator.tournament.trading:finance_outcomes",
     "simulator.finance.config:load_config",
     parse="simulator.batch.adapters:parse_finance",
-    keys=("strategy", "initial_capital", "market"),
+    keys=("strategy", "initial_capital", "market", "executor"),
     outcomes="simulator.tournament.trading:OUTCOMES",
     show=("roi", "sharpe_ratio", "max_drawdown", "total_trades"),
     fixed={"seed": _NO_SEED},
@@ -132,7 +133,7 @@ register_world(
     "simulator.ottochain.traffic:traffic_outcomes",
     "simulator.ottochain.traffic_config:load_traffic",
     parse="simulator.batch.adapters:parse_traffic",
-    keys=("population", "generations", "evolution", "identity", "bridge"),
+    keys=("population", "generations", "episode", "evolution", "identity", "bridge"),
     outcomes="simulator.batch.adapters:TRAFFIC_OUTCOMES",
     show=("completion_mean", "fitness_last", "attestations_per_agent", "bridge_failures"),
     fixed={"seed": _NO_SEED, "wallet_store": "batch runs derive wallets from the seed"},
@@ -142,7 +143,7 @@ register_world(
     "simulator.orchestration.run:run_outcomes",
     "simulator.orchestration.spec:load_spec",
     parse="simulator.orchestration.spec:parse_spec",
-    keys=("patterns", "root"),
+    keys=("patterns", "root", "team", "tasks"),
     outcomes="simulator.orchestration.run:OUTCOMES",
     show=("success_rate", "makespan_p50", "makespan_p95", "messages_per_task"),
     fixed={"seed": _NO_SEED, "recording": "batch runs record nothing"},
