@@ -169,3 +169,16 @@ def test_a_spec_of_no_known_world_is_refused(tmp_path, capsys):
         "finance, infra, orchestration, ottochain_traffic)" in capsys.readouterr().err
     assert batch(write(tmp_path, {"world": "mars"}), "--out", tmp_path / "o") == 2
     assert "world: unknown world 'mars' (allowed: finance, infra" in capsys.readouterr().err
+
+
+def test_a_swept_key_named_like_an_outcome_gets_its_own_column():
+    from simulator.batch import results_frame
+
+    rows = [
+        {"index": i, "point": i, "replication": 0, "seed": 1, "status": "ok", "params": {},
+         "overrides": {"generations": g}, "outcomes": {"generations": float(g - 1)}, "error": None,
+         "traceback": None, "duration": 0.0}
+        for i, g in enumerate((2, 3))
+    ]
+    frame = results_frame(rows)
+    assert list(frame["sweep:generations"]) == [2, 3] and list(frame["generations"]) == [1.0, 2.0]
