@@ -92,7 +92,7 @@ def test_a_finance_team_sweep_changes_what_the_desk_trades(tmp_path):
     assert trades[0] > 0 and trades[1] == 0  # a plan pipeline whose researcher always fails
 
 
-@pytest.mark.parametrize("world", ["orchestration", "ottochain_traffic"])
+@pytest.mark.parametrize("world", ["finance", "orchestration", "ottochain_traffic"])
 def test_same_results_on_serial_processes_and_dask(world, tmp_path):
     path = write(tmp_path, spec(world))
     found = {}
@@ -109,7 +109,7 @@ def test_same_results_on_serial_processes_and_dask(world, tmp_path):
         )
     assert found["serial"] == found["processes"] == found["dask"]
     results = read_json(tmp_path / "serial" / "batch_results.json")
-    key = "head48" if world == "ottochain_traffic" else "events"
+    key = {"ottochain_traffic": "head48", "orchestration": "events", "finance": "total_trades"}[world]
     assert len({r["outcomes"][key] for r in results}) > 1  # the runs really differ
 
 
