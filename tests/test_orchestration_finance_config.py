@@ -158,3 +158,21 @@ def test_bad_team_or_pattern_names_are_one_error_line_and_nothing_is_written(tmp
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
         assert not db.exists() and not out.exists()
+
+
+def test_tournament_entrants_choose_patterns_through_their_parameters():
+    import pytest
+
+    from simulator.tournament.games import check_trading
+    from simulator.tournament.trading import finance_outcomes
+
+    params = check_trading("momentum", {"lookback": 3, "orchestration": {"plan": "none"}})
+    assert params["orchestration"] == {"plan": "none"} and params["lookback"] == 3
+    with pytest.raises(ValueError, match="strategy.params.orchestration.plan: unknown pattern 'x'"):
+        check_trading("momentum", {"orchestration": {"plan": "x"}})
+    # a game entrant's parameters reach the run: a plan review by a researcher that always fails
+    base = config().model_dump(mode="json")
+    base["team"] = {"agents": {"researcher": {"failure_rate": 1.0}}}
+    traded = finance_outcomes(base, 1)["total_trades"]
+    base["strategy"]["params"]["orchestration"] = {"plan": "none"}
+    assert traded == 0 and finance_outcomes(base, 1)["total_trades"] > 0
