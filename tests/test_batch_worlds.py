@@ -182,3 +182,16 @@ def test_a_swept_key_named_like_an_outcome_gets_its_own_column():
     ]
     frame = results_frame(rows)
     assert list(frame["sweep:generations"]) == [2, 3] and list(frame["generations"]) == [1.0, 2.0]
+
+
+def test_the_world_key_is_accepted_by_the_worlds_own_commands(tmp_path, capsys):
+    from simulator.finance import ConfigError, parse_config
+
+    assert parse_config({"world": "finance"}) == parse_config({})
+    with pytest.raises(ConfigError, match="world: 'infra' is not the finance world"):
+        parse_config({"world": "infra"})
+    path = write(tmp_path, {**spec("orchestration"), "world": "orchestration"})
+    assert main(["orchestrate", path, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    bad = write(tmp_path, {**spec("orchestration"), "world": "infra"}, "bad.yaml")
+    assert main(["orchestrate", bad, "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "world: 'infra' is not the orchestration world" in capsys.readouterr().err

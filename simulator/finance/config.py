@@ -186,6 +186,11 @@ def parse_config(data: dict[str, Any] | None, base_dir: str | Path | None = None
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
+    if "world" in data:  # `world: finance` names the world for `simulator batch`
+        data = dict(data)
+        world = data.pop("world")
+        if world != "finance":
+            raise ConfigError(f"world: {world!r} is not the finance world (allowed: finance, or no key)")
     try:
         config = FinanceConfig.model_validate(data)
     except ConfigError:
