@@ -195,3 +195,14 @@ def test_the_world_key_is_accepted_by_the_worlds_own_commands(tmp_path, capsys):
     bad = write(tmp_path, {**spec("orchestration"), "world": "infra"}, "bad.yaml")
     assert main(["orchestrate", bad, "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     assert "world: 'infra' is not the orchestration world" in capsys.readouterr().err
+
+
+def test_orchestrate_replications_take_the_batch_checks(tmp_path, capsys):
+    path = write(tmp_path, spec("orchestration"))
+    out = tmp_path / "out"
+    argv = ["orchestrate", path, "-n", "2", "--out", str(out), "--quiet"]
+    assert main([*argv, "--workers", "0", "--backend", "processes"]) == 2
+    assert "--workers: 0 (allowed: 1 or more" in capsys.readouterr().err
+    assert main([*argv, "--sweep", "faults.flure=0.1"]) == 2
+    assert "no key 'flure' under faults (known: exception, failure, timeout)" in capsys.readouterr().err
+    assert not out.exists()

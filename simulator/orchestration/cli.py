@@ -55,10 +55,11 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
             )
         return 0
 
-    from ..batch.cli import BatchOptions, read_grid, run_world
+    from ..batch.cli import BatchOptions, check_args, read_grid, run_world
     from ..batch.worlds import get_world
 
     # replications and sweeps go through `simulator batch`'s path: the same checks and files
+    check_args(args)
     grid = read_grid(args.sweep, None)
     return run_world(
         get_world("orchestration"), spec.model_dump(mode="json"), spec.seed, args.spec, grid,
