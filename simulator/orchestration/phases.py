@@ -18,7 +18,7 @@ given there are chosen by the strategy's risk profile (`PhasePatterns.for_strate
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -177,9 +177,6 @@ class PhasePatterns:
         chosen = cls.for_strategy(risk_profile, team.fault_rate)
         chosen = replace(chosen, latency=team.latency)
         return replace(chosen, **(orchestration.chosen() if orchestration else {}))
-
-    def describe(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class PhaseTeam:
