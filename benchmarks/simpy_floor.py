@@ -12,6 +12,9 @@ holds 8 sleepers instead of 10,000, which roughly halves its cost per event. The
 benchmark reports against both.
 
     python -m benchmarks.simpy_floor [--citizens 10000] [--processes 10000] [--until 600] [--repeats 5]
+
+Last measured (2026-11-30, 2 shared cores at load 5.7-5.9): 105,187-178,831 events/s wall
+clock (275,392 per CPU second) with 10,000 processes; 1.8-2.1x that with 8.
 """
 
 from __future__ import annotations
