@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from simulator.engine.recording import fmt, row_formatter
+from simulator.engine.recording import fmt, line_formatter
 from simulator.finance.strategies import STRATEGIES
 from simulator.infra.run import run_scenario
 from simulator.infra.scenario import load_scenario
@@ -114,11 +114,15 @@ def test_a_cell_is_written_as_documented(value, text):
     assert fmt(value) == text
 
 
-def test_a_row_formatter_fits_its_sample_and_falls_back_cell_by_cell():
-    row = row_formatter((1.5, 2, "a", True, None))
-    assert row("e", (0.1 + 0.2, 3, "b", False, None)) == "e,0.3,3,b,0,"
-    assert row("e", (None, 3, "b", True, 2.5)) == "e,,3,b,1,2.5"  # None where a float was
-    assert row("e", ("x", 3, "b", True, None)) == "e,x,3,b,1,"  # text where a float was
+def test_a_line_formatter_fits_its_sample_and_falls_back_cell_by_cell():
+    line = line_formatter((1.5, 2, "a", True, None))
+
+    def cells(values):
+        return line(2.5, "ev", "src", "e", values, 7, "tgt", "", "")
+
+    assert cells((0.1 + 0.2, 3, "b", False, None)) == "2.5,ev,src,e,0.3,3,b,0,,7,tgt,,\n"
+    assert cells((None, 3, "b", True, 2.5)) == "2.5,ev,src,e,,3,b,1,2.5,7,tgt,,\n"  # None where a float was
+    assert cells(("x", 3, "b", True, None)) == "2.5,ev,src,e,x,3,b,1,,7,tgt,,\n"  # text where a float was
 
 
 # -- strategy parameters -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 `BackgroundRecorder` runs `_serve` in a forked child, where neither coverage nor mutmut
 sees it. Here `_serve` runs in the test's main thread (it installs signal handlers) while a
-thread plays the simulation process: batches of marshalled records, then ("close", True).
+thread plays the simulation process: marshalled batches of records, then ("close", True).
 The bytes and chain it produces must equal an inline `Recorder`'s.
 """
 
@@ -54,8 +54,7 @@ def serve(records, sinks, head, count, *, batch=700, close=True):
     def simulation_process():
         try:
             for i in range(0, len(records), batch):
-                blobs = [marshal.dumps(r, 2) for r in records[i : i + batch]]
-                parent.send_bytes(marshal.dumps(blobs, 2))
+                parent.send_bytes(marshal.dumps(records[i : i + batch]))
             if close:
                 parent.send_bytes(marshal.dumps(("close", True)))
             # bounded: a child that never answers is hung up on, which ends it (EOF)
