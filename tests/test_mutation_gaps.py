@@ -306,3 +306,17 @@ def test_a_summary_without_a_recording_section_reads_as_recording_everything(tmp
     assert compute_findings(run).recording_mode == "all"
     del run.config["recording"]
     assert compute_findings(run).recording_mode == "all"
+
+
+def test_a_changed_record_makes_the_replay_report_invalid_not_unknown(tmp_path):
+    """`valid` is a boolean in the report (and so in `simulator verify --json`): False, not None."""
+    from simulator.infra.run import validate_run
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    assert validate_run(tmp_path)["valid"] is True
+    path = tmp_path / "metrics.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",ok,", b",failed,", 1)
+    path.write_bytes(b"\n".join(lines))
+    report = validate_run(tmp_path)
+    assert report["valid"] is False and report["first_mismatch"]["column"] == "status"
