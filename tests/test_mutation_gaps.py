@@ -320,3 +320,19 @@ def test_a_changed_record_makes_the_replay_report_invalid_not_unknown(tmp_path):
     path.write_bytes(b"\n".join(lines))
     report = validate_run(tmp_path)
     assert report["valid"] is False and report["first_mismatch"]["column"] == "status"
+
+
+def test_a_trace_shows_citizens_up_to_exactly_its_limit(tmp_path, monkeypatch):
+    from simulator.infra import run as run_module
+
+    class Six(run_module.Trace):
+        def __init__(self, world, stream):
+            super().__init__(world, stream, max_shown=6)
+
+    monkeypatch.setattr(run_module, "Trace", Six)
+    out = io.StringIO()
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, trace=True, stream=out)
+    parts = out.getvalue().splitlines()[0].split(" | ")
+    assert [p.split()[0] for p in parts[1:]] == [
+        "power", "hospital", "water", *[f"patients_{i}" for i in range(6)], "central_policy"
+    ]
