@@ -54,6 +54,7 @@ class OttoWorld:
         self.address_of: dict[str, str] = {}
         self.upstream = scenario.mode == "upstream"
         self.tx_counter: dict[str, int] = {}
+        self.last_touched: list[str] = []  # the fibers the last accepted message changed
         w = self.world
         w.register(
             "metagraph",
@@ -153,6 +154,7 @@ class OttoWorld:
                 msg["fiberId"], msg["eventName"], msg["payload"], signers, msg["targetSequence"], env
             )
         result = "accepted" if out.accepted else out.reason
+        self.last_touched = out.touched
         mg["receipts"][tx["id"]] = result
         event.payload["result"] = result
         if not out.accepted:
