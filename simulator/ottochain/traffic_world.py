@@ -32,12 +32,11 @@ from simpy.core import NORMAL
 from ..engine import ActorContext, Event, World
 from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
-from .definition import load_definition
 from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
 from .parties import Traits
 from .traffic_config import TrafficScenario
 from .wallet import Wallet
-from .world import OttoWorld, shared_definitions
+from .world import OttoWorld, cached_definition, shared_definitions
 
 NEGATIVE = {"reject", "dispute"}  # events that count as a violation of the sender
 TICKING = object()
@@ -62,7 +61,8 @@ class TrafficWorld(OttoWorld):
         self.member_wallets = wallets
         self.identities = identities
         self.reputation = {m["id"]: m["reputation"] for m in members}
-        self.graph = trust_graph(edges, sorted(self.members))
+        self.ids = sorted(self.members)
+        self.graph = trust_graph(edges, self.ids)
         self.reputation_queries = 0
         self.initiated: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
@@ -78,7 +78,7 @@ class TrafficWorld(OttoWorld):
 
     def _populate(self) -> None:
         w = self.world
-        self.ledger.define(KEY, load_definition(shared_definitions(self.scenario) / DEFINITION, True))
+        self.ledger.define(KEY, cached_definition(shared_definitions(self.scenario) / DEFINITION, True))
         w.entities["metagraph"].update({"seen": {}, "duplicates": 0})
         w.register("bridge", "bridge", new_bridge_state())
         w.on(
@@ -121,7 +121,7 @@ class TrafficWorld(OttoWorld):
         """The other members `aid` would deal with (`identity.acceptable`); reputation and
         traits are fixed within a generation, so each agent's answer is computed once."""
         if aid not in self._acceptable:
-            others = [a for a in sorted(self.members) if a != aid]
+            others = [a for a in self.ids if a != aid]
             tolerance = self.members[aid]["traits"]["risk_tolerance"]
             self._acceptable[aid] = acceptable(self.reputation, others, tolerance)
         return self._acceptable[aid]
@@ -623,11 +623,10 @@ def _initiate(
     sim.initiated.setdefault(ctx.id, {})
     sim.initiated[ctx.id][name] = sim.initiated[ctx.id].get(name, 0) + 1
     ftype = sim.types[name]
-    others = [a for a in sorted(sim.members) if a != ctx.id]
     sim.reputation_queries += 1
     pool = sim.acceptable_to(ctx.id)
     if len(pool) < ftype.counterparties:
-        pool = others
+        pool = [a for a in sim.ids if a != ctx.id]
     vouched = trusted_within(sim.graph, ctx.id, 1)
     near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
     pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]

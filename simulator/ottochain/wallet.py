@@ -153,11 +153,12 @@ class Wallet:
         return {"id": self.public_hex, "signature": encode_dss_signature(r, s).hex()}
 
 
-def verify(proof: dict[str, str], message: Any) -> str | None:
-    """The signer's address when `proof` signs `message`, else None."""
+def verify(proof: dict[str, str], message: Any, data: bytes | None = None) -> str | None:
+    """The signer's address when `proof` signs `message`, else None. `data`: the message's
+    canonical bytes when the caller has them (one message, several proofs)."""
     try:
         key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
-        data = canonical(message)
+        data = canonical(message) if data is None else data
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if not _fast_verify(key, signature, data) and not _openssl_verify(key, signature, data):
@@ -171,11 +172,11 @@ def openssl_sign(wallet: Wallet, message: Any) -> dict[str, str]:
     return {"id": wallet.public_hex, "signature": wallet.key.sign(canonical(message), SIGNING).hex()}
 
 
-def openssl_verify(proof: dict[str, str], message: Any) -> str | None:
+def openssl_verify(proof: dict[str, str], message: Any, data: bytes | None = None) -> str | None:
     """`verify` through OpenSSL alone (the reference)."""
     try:
         key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
-        data = canonical(message)
+        data = canonical(message) if data is None else data
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return dag_address(proof["id"]) if _openssl_verify(key, signature, data) else None
