@@ -135,6 +135,24 @@ def test_population_constant_and_no_agent_created_twice():
         assert row["created"] > 0 and row["completion"] > 0.5
 
 
+def test_attestations_per_generation_and_over_a_lifetime():
+    """Per agent per generation: this generation's self-attestations, verifications and
+    vouches received, over the population. Over a lifetime: with nobody replaced, the sum of
+    the per-generation figures. Self-attestation and verification happen once per agent, so
+    the per-generation figure drops after the first generation while the lifetime one grows."""
+    t = Traffic(small(population=12, evolution={"replace": 0.0}))
+    t.genesis()
+    rows = [t.step() for _ in range(3)]
+    assert all(r["born"] == 0 for r in rows)
+    for r in rows:
+        assert r["attestations_per_agent"] == round(r["attestations"] / 12, 6)
+    total = sum(r["attestations_per_agent"] for r in rows)
+    assert abs(rows[-1]["attestations_lifetime_per_agent"] - total) < 1e-5
+    lifetime = sum(m["attestations"] for m in t.members) / 12
+    assert abs(rows[-1]["attestations_lifetime_per_agent"] - lifetime) < 1e-6
+    assert rows[0]["attestations_per_agent"] > rows[1]["attestations_per_agent"]  # attested once
+
+
 def test_identity_registered_activated_and_vouched_on_chain():
     t = Traffic(small())
     t.genesis()

@@ -52,6 +52,7 @@ COLUMNS = [
     *[f"completion_{t}" for t in FIBER_TYPES],
     "attestations",
     "attestations_per_agent",
+    "attestations_lifetime_per_agent",
     "vouches",
     "reputation_avg",
     "reputation_queries",
@@ -223,6 +224,7 @@ class Traffic:
         values = list(fit.values())
         n = len(self.members)
         b = facts["bridge"]
+        lifetime = round(float(np.mean([m["attestations"] for m in self.members])), 6)  # since birth
         row: dict[str, Any] = {
             "generation": self.generation,
             "fitness_avg": round(float(np.mean(values)), 6),
@@ -239,7 +241,8 @@ class Traffic:
             row[f"completion_{t}"] = round(r["completed"] / r["created"], 6) if r and r["created"] else ""
         row.update(
             attestations=facts["attestations"],
-            attestations_per_agent=round(facts["attestations"] / n, 6),
+            attestations_per_agent=round(facts["attestations"] / n, 6),  # this generation's
+            attestations_lifetime_per_agent=lifetime,
             vouches=len(facts["vouches"]),
             reputation_avg=round(float(np.mean([m["reputation"] for m in self.members])), 6),
             reputation_queries=facts["reputation_queries"],
@@ -407,6 +410,9 @@ def outcomes(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "fitness_first_fifth": round(float(np.mean([r["fitness_avg"] for r in rows[:k]])), 4),
         "fitness_last_fifth": round(float(np.mean([r["fitness_avg"] for r in rows[-k:]])), 4),
         "attestations_per_agent": last["attestations_per_agent"],
+        "attestations_per_agent_first": first["attestations_per_agent"],
+        "attestations_per_agent_mean": round(float(np.mean([r["attestations_per_agent"] for r in rows])), 4),
+        "attestations_lifetime_per_agent": last.get("attestations_lifetime_per_agent", 0.0),
         "bridge_failures": sum(r["bridge_failures"] for r in rows),
         "lost": sum(r["lost"] for r in rows),
         "double_applied": sum(r["double_applied"] for r in rows),

@@ -34,9 +34,11 @@ def _load(path: str, stamp: tuple[int, int], extensions: bool) -> Machine | Scri
     return load_definition(path, extensions)
 
 
-@lru_cache(maxsize=256)
-def _read(path: str, stamp: tuple[int, int]) -> str:
-    return Path(path).read_text()
+@lru_cache(maxsize=1024)
+def _bound(path: str, stamp: tuple[int, int], oracle: str, extensions: bool) -> Machine:
+    """The machine at `path` with the published oracle id replaced by `oracle` (one game's)."""
+    text = Path(path).read_text().replace(TTT_ORACLE, oracle)
+    return parse_machine(json.loads(text), path, extensions)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -132,9 +134,8 @@ class OttoWorld:
         if key in self.ledger.definitions or base not in self._templates or not oracle:
             return key  # an unknown name is refused by the ledger as "unknown definition"
         src = Path(self._templates[base].source)
-        text = _read(str(src), _stamp(src)).replace(TTT_ORACLE, oracle)
-        try:
-            self.ledger.define(key, parse_machine(json.loads(text), str(src), self.scenario.extensions))
+        try:  # the same game id recurs in later generations (an agent's n-th fiber)
+            self.ledger.define(key, _bound(str(src), _stamp(src), oracle, self.scenario.extensions))
         except DefinitionError as exc:
             raise ScenarioError(str(exc)) from None
         return key
