@@ -20,9 +20,9 @@ test compares against agents that poll every time), with a fraction of the polls
 
 from __future__ import annotations
 
-import copy
 import heapq
 import math
+import pickle
 from collections.abc import Generator
 from typing import Any
 
@@ -101,7 +101,7 @@ class TrafficWorld(OttoWorld):
                 {"address": wallet.address, "fibers": [], "invites": {}, "cosigns": {}, "vouches": {}},
             )
         for fid, rec in sorted(self.identities.items()):
-            rec = copy.deepcopy(rec)
+            rec = pickle.loads(pickle.dumps(rec, pickle.HIGHEST_PROTOCOL))  # a deep copy, faster
             self.ledger.fibers[fid] = rec
             w.register(fid, "identity", rec)
         self.agent_of = {addr: aid for aid, addr in self.address_of.items()}
@@ -266,10 +266,8 @@ class TrafficWorld(OttoWorld):
             "agents": per,
             "by_type": by_type,
             "initiated": self.initiated,
-            "identities": {
-                f: copy.deepcopy(self.ledger.fibers[f])
-                for f in sorted(self.ledger.fibers)
-                if f.startswith("identity-")
+            "identities": {  # the episode is over: its records are handed on as they are
+                f: self.ledger.fibers[f] for f in sorted(self.ledger.fibers) if f.startswith("identity-")
             },
             "vouches": [list(v) for v in reg["vouches"]],
             "bridge": dict(w.entities["bridge"]["counts"]),
