@@ -3,7 +3,9 @@
     python -m experiments.orchestration_finance [--days 3] [--fault-rate 0.1] [--show 2]
 
 Momentum on the S&P 500 (the `arch` package's bundled history, early 2006) with a
-conservative risk profile, which chooses the patterns: three analysts gather concurrently
+conservative risk profile, which chooses the patterns (the strategy parameter
+`orchestration:` could override any of them), and a `team:` in the finance config giving the
+agents' fault rates, exactly as `simulator finance-run` reads them: three analysts gather concurrently
 before analyze's targets stand, a magentic team (research, strategy, risk; the lead
 researcher unreliable, a backup beside them) signs off the plan, and validate hands the
 orders from the desk to a compliance officer before the compliance service and the exchange
@@ -24,7 +26,6 @@ from simulator.finance.config import load_config, load_market
 from simulator.finance.context import SimulationContext
 from simulator.finance.executor import PhaseExecutor
 from simulator.finance.services import TRADER
-from simulator.orchestration.phases import PhasePatterns, PhaseTeam
 
 CONFIG = Path(__file__).resolve().parent.parent / "scenarios" / "finance_momentum.yaml"
 ORCHESTRATION = ("orch.", "agent.", "magentic.", "handoff", "chat.")
@@ -97,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
             "strategy.params.threshold": 0.0,
             "strategy.risk_profile": "conservative",
             "executor.record_events": True,
+            "team": {
+                "fault_rate": args.fault_rate,
+                "agents": {
+                    "researcher": {
+                        "failure_rate": args.researcher_failure,
+                        "timeout_rate": 0.0,
+                        "exception_rate": 0.0,
+                    }
+                },
+            },
         },
     )
     market = load_market(config)
@@ -108,16 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"t={record.time:8.4f} #{record.seq:<5} {record.type:<20} {describe(record)}")
 
     ctx = SimulationContext(config, market, "demo", [CallbackSink(show)])
-    patterns = PhasePatterns.for_strategy(config.strategy.risk_profile, args.fault_rate)
-    team = PhaseTeam(ctx.world, patterns, TRADER, failure_rates={"researcher": args.researcher_failure})
+    team = ctx.team  # built from the config's `team:` and the strategy's risk profile
     reviews: Counter = Counter()
 
     def taken(cp) -> None:
         pass
 
-    executor = PhaseExecutor(
-        ctx, Provenance(ctx.world, ctx.log_fields), taken, stop_after=6 * args.days, team=team
-    )
+    executor = PhaseExecutor(ctx, Provenance(ctx.world, ctx.log_fields), taken, stop_after=6 * args.days)
     original = team.review
 
     def counted(phase, cycle, result):
@@ -129,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     team.review = counted
     ctx.world.spawn(TRADER, executor.behaviour)
     ctx.world.run()
-    print(f"\n{ctx.cycle} trading days with patterns {patterns}")
+    print(f"\n{ctx.cycle} trading days with patterns {team.patterns}")
     for (phase, pattern, reason), n in sorted(reviews.items()):
         print(f"  {phase:<9} {pattern:<11} {reason:<14} {n}")
     print(

@@ -48,14 +48,13 @@ def without_timing(results: Iterable[TaskResult]) -> list[dict[str, Any]]:
 
 def results_frame(results: Sequence[TaskResult]) -> pd.DataFrame:
     """One row per task: index, point, replication, seed, status, one column per override
-    (dotted path) and per outcome, error, duration. Full params and tracebacks stay in JSON."""
+    (dotted path; `sweep:<path>` when an outcome has the same name, e.g. traffic's
+    `generations`) and per outcome, error, duration. Full params and tracebacks stay in JSON."""
     import pandas as pd
 
     override_keys = list(dict.fromkeys(k for r in results for k in r["overrides"]))
     outcome_keys = list(dict.fromkeys(k for r in results for k in r["outcomes"]))
-    clash = set(override_keys) & set(outcome_keys)
-    if clash:
-        raise ValueError(f"outcome names clash with swept parameters: {sorted(clash)}")
+    column = {k: f"sweep:{k}" if k in outcome_keys else k for k in override_keys}
     rows = []
     for r in sorted(results, key=lambda r: r["index"]):
         row: dict[str, Any] = {
@@ -66,13 +65,13 @@ def results_frame(results: Sequence[TaskResult]) -> pd.DataFrame:
             "status": r["status"],
         }
         for key in override_keys:
-            row[key] = r["overrides"].get(key)
+            row[column[key]] = r["overrides"].get(key)
         for key in outcome_keys:
             row[key] = r["outcomes"].get(key, math.nan)
         row["error"] = r["error"]
         row["duration"] = r["duration"]
         rows.append(row)
-    columns = ["index", "point", "replication", "seed", "status", *override_keys,
+    columns = ["index", "point", "replication", "seed", "status", *column.values(),
                *outcome_keys, "error", "duration"]
     return pd.DataFrame(rows, columns=columns)
 

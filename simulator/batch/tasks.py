@@ -36,8 +36,15 @@ class Task:
 
 
 def _by_id(items: list, key: str) -> Any:
-    """The item of a list of records (e.g. `services`) whose `id` is `key`, or None."""
-    return next((x for x in items if isinstance(x, Mapping) and x.get("id") == key), None)
+    """The item of a list of records (e.g. `services`) whose `id` (or else `name`) is `key`,
+    or the item at index `key` when it is a number; None if there is none."""
+    for field_name in ("id", "name"):
+        found = next((x for x in items if isinstance(x, Mapping) and x.get(field_name) == key), None)
+        if found is not None:
+            return found
+    if key.isdigit() and int(key) < len(items):
+        return items[int(key)]
+    return None
 
 
 def get_path(params: Mapping[str, Any], path: str) -> Any:
@@ -50,7 +57,9 @@ def get_path(params: Mapping[str, Any], path: str) -> Any:
         if isinstance(node, list):
             item = _by_id(node, key)
             if item is None:
-                known = ", ".join(str(x.get("id")) for x in node if isinstance(x, Mapping)) or "nothing"
+                known = ", ".join(
+                    str(x.get("id", x.get("name"))) for x in node if isinstance(x, Mapping)
+                ) or "nothing"
                 raise KeyError(f"{path!r}: no item with id {key!r} in {where} (known: {known})")
             node = item
         elif not isinstance(node, Mapping):
@@ -84,7 +93,11 @@ def set_path(params: dict[str, Any], path: str, value: Any, strict: bool = True)
             node = node[key]
         walked.append(key)
         if not isinstance(node, dict | list):
-            raise KeyError(f"{path!r}: {'.'.join(walked)} is not a mapping")
+            what = "null" if node is None else f"a single value ({node!r})"
+            raise KeyError(
+                f"{path!r}: {'.'.join(walked)} is not a mapping (it is {what}; allowed: a path "
+                "whose parents are set in the spec)"
+            )
     if isinstance(node, list):
         raise KeyError(f"{path!r}: {'.'.join(walked)} is a list; name an item by its id")
     if strict and leaf not in node:

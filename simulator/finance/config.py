@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..orchestration.phases import TeamConfig
 from ..scenario import load_yaml
 from .errors import ConfigError, one_line
 from .market import ARCH_SERIES, Bars, MarketData, load_arch, load_csv
@@ -161,6 +162,9 @@ class FinanceConfig(_Model):
     strategy: StrategyConfig = StrategyConfig()
     services: ServicesConfig = ServicesConfig()
     executor: ExecutorConfig = ExecutorConfig()
+    team: TeamConfig | None = Field(
+        None, description="a desk of agents reviewing each phase (simulator.orchestration.phases)"
+    )
 
     @model_validator(mode="after")
     def _strategy_params(self) -> FinanceConfig:
@@ -168,8 +172,12 @@ class FinanceConfig(_Model):
         return self
 
     def resolved(self) -> dict[str, Any]:
-        """The full config as plain JSON data (what the store keeps and replay rebuilds from)."""
-        return self.model_dump(mode="json")
+        """The full config as plain JSON data (what the store keeps and replay rebuilds from).
+        A run without a team leaves the key out, so its stored config is what it always was."""
+        data = self.model_dump(mode="json")
+        if data["team"] is None:
+            del data["team"]
+        return data
 
 
 def parse_config(data: dict[str, Any] | None, base_dir: str | Path | None = None) -> FinanceConfig:
@@ -178,6 +186,11 @@ def parse_config(data: dict[str, Any] | None, base_dir: str | Path | None = None
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
+    if "world" in data:  # `world: finance` names the world for `simulator batch`
+        data = dict(data)
+        world = data.pop("world")
+        if world != "finance":
+            raise ConfigError(f"world: {world!r} is not the finance world (allowed: finance, or no key)")
     try:
         config = FinanceConfig.model_validate(data)
     except ConfigError:

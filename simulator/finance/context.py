@@ -117,6 +117,14 @@ class SimulationContext:
         self.profile: RiskProfile = RISK_PROFILES[config.strategy.risk_profile or self.strategy.risk_profile]
         self.log_fields: dict[str, tuple[str, ...]] = {**LOG_FIELDS, TRADER: TRADER_LOGS}
         self.strategy_id = ""
+        self.team: Any = None  # the desk reviewing each phase, when the config asks for one
+        if config.team is not None or self.strategy.orchestration is not None:
+            from ..orchestration.phases import PhasePatterns, PhaseTeam
+
+            team = config.team
+            patterns = PhasePatterns.configured(self.profile.name, team, self.strategy.orchestration)
+            agents, deadline = (team.agents, team.deadline) if team else ({}, 0.02)
+            self.team = PhaseTeam(self.world, patterns, TRADER, agents=agents, deadline=deadline)
 
     def date_of(self, time: float) -> str:
         """The trading date at simulation time `time` (one day per time unit)."""

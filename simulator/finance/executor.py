@@ -53,7 +53,8 @@ class PhaseExecutor:
         stop_after: int | None = None,
         team: Any = None,
     ) -> None:
-        """`team`: an opt-in `simulator.orchestration.phases.PhaseTeam` reviewing each phase."""
+        """`team`: a `simulator.orchestration.phases.PhaseTeam` reviewing each phase (default:
+        the one the config asks for, `ctx.team`, or none)."""
         self.ctx = ctx
         self.market = ctx.market
         self.config = ctx.config
@@ -61,7 +62,7 @@ class PhaseExecutor:
         self.on_checkpoint = on_checkpoint
         self.resume_time = resume_time
         self.stop_after = stop_after
-        self.team = team
+        self.team = team if team is not None else ctx.team
         self.taken = 0
         self._seq = 0  # requests made in the current phase (request ids: cycle.phase.n)
         ex = ctx.config.services.exchange

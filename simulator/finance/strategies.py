@@ -82,13 +82,17 @@ class Strategy(ABC):
 
     def __init__(self, **params: Any) -> None:
         self.params = self.Params(**params)
+        self.orchestration: Any = None  # the `orchestration` parameter, set by `make_strategy`
 
     @abstractmethod
     def weights(self, view: MarketView, current: Mapping[str, float]) -> dict[str, float]:
         """Target weights per symbol given the view and the current (signed) weights."""
 
     def parameters(self) -> dict[str, Any]:
-        return self.params.model_dump()
+        params = self.params.model_dump()
+        if self.orchestration is not None:
+            params["orchestration"] = self.orchestration.chosen()
+        return params
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -286,7 +290,22 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strateg
         raise ConfigError(
             f"strategy.name: unknown strategy {name!r}; allowed: {', '.join(sorted(STRATEGIES))}"
         )
+    params = dict(params or {})
+    orchestration = params.pop("orchestration", None)
     try:
-        return cls(**dict(params or {}))
+        strategy = cls(**params)
     except ValidationError as exc:
         raise ConfigError(one_line(exc, prefix="strategy.params")) from None
+    if orchestration is not None:  # every strategy takes it: which patterns review its phases
+        from ..orchestration.phases import PhaseOrchestration
+
+        if not isinstance(orchestration, Mapping):
+            raise ConfigError(
+                "strategy.params.orchestration: expected a mapping of phase -> pattern, "
+                f"e.g. {{plan: magentic}} (got {orchestration!r})"
+            )
+        try:
+            strategy.orchestration = PhaseOrchestration.model_validate(orchestration)
+        except ValidationError as exc:
+            raise ConfigError(one_line(exc, prefix="strategy.params.orchestration")) from None
+    return strategy

@@ -23,7 +23,7 @@ def _overrides(pairs: list[str]) -> dict:
 
 def cmd_orchestrate(args: argparse.Namespace) -> int:
     from ..scenario import ScenarioError
-    from .spec import load_spec, parse_spec
+    from .spec import load_spec
 
     if args.replications < 1:
         raise ScenarioError(f"-n/--replications must be >= 1, got {args.replications}")
@@ -55,39 +55,16 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
             )
         return 0
 
-    from ..batch import parse_grid, replications, summarise, sweep, write_csv, write_json
-    from .run import run_outcomes
+    from ..batch.cli import BatchOptions, check_args, read_grid, run_world
+    from ..batch.worlds import get_world
 
-    base = spec.model_dump(mode="json")
-    try:
-        grid = parse_grid(args.sweep) if args.sweep else {}
-    except ValueError as exc:
-        raise ScenarioError(f"sweep: {exc}") from None
-    for path, values in grid.items():  # every sweep point must be a valid spec before anything runs
-        for value in values:
-            data = spec.model_dump(mode="json")
-            from ..scenario import set_dotted
-
-            set_dotted(data, path, value)
-            parse_spec(data, f"sweep {path}={value}")
-    options = {"scheduler": args.scheduler} if args.scheduler else {}
-    common = dict(backend=args.backend, workers=args.workers, progress=not args.quiet, **options)
-    if grid:
-        results = sweep(run_outcomes, base, grid, args.replications, spec.seed, **common)
-    else:
-        results = replications(run_outcomes, base, args.replications, spec.seed, **common)
-    write_json(results, out / "batch_results.json")
-    write_csv(results, out / "batch_results.csv")
-    table = summarise(results, proportions=())
-    table.to_csv(out / "batch_summary.csv", index=False)
-    failed = sum(r["status"] != "ok" for r in results)
-    if not args.quiet:
-        shown = table[
-            table["outcome"].isin(["success_rate", "makespan_p50", "makespan_p95", "messages_per_task"])
-        ]
-        print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        print(f"\n{len(results)} runs ({failed} failed) -> {out}/batch_results.json, batch_summary.csv")
-    return 1 if failed else 0
+    # replications and sweeps go through `simulator batch`'s path: the same checks and files
+    check_args(args)
+    grid = read_grid(args.sweep, None)
+    return run_world(
+        get_world("orchestration"), spec.model_dump(mode="json"), spec.seed, args.spec, grid,
+        BatchOptions.from_args(args),
+    )
 
 
 def register_cli(sub, commands) -> None:

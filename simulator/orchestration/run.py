@@ -86,6 +86,23 @@ def execute(
     return session
 
 
+OUTCOMES = (
+    "tasks",
+    "finished",
+    "succeeded",
+    "success_rate",
+    "makespan_mean",
+    "makespan_p50",
+    "makespan_p95",
+    "messages_per_task",
+    "agent_calls_per_task",
+    "retries_per_task",
+    "events",
+    "end_time",
+    *("ended_" + reason.replace(" ", "_") for reason in END_REASONS),
+)
+
+
 def outcomes(session: Session, spec: OrchestrationSpec) -> dict[str, float]:
     """Numeric outcomes of a run (what a batch task returns)."""
     rows = session.rows

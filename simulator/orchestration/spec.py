@@ -166,6 +166,14 @@ def load_spec(path: str, overrides: dict[str, Any] | None = None) -> Orchestrati
 
 
 def parse_spec(data: dict[str, Any], source: str = "<spec>") -> OrchestrationSpec:
+    if "world" in data:  # `world: orchestration` names the world for `simulator batch`
+        data = dict(data)
+        world = data.pop("world")
+        if world != "orchestration":
+            raise ScenarioError(
+                f"{source}: world: {world!r} is not the orchestration world (allowed: orchestration, "
+                "or leave it out)"
+            )
     patterns = data.get("patterns")
     if isinstance(patterns, dict):
         for name, body in patterns.items():
