@@ -50,8 +50,8 @@ def population_runs(args: argparse.Namespace, out: Path) -> list[str]:
         o = summary["outcomes"]
         lines.append(
             f"| {mode} | {args.population} | {gens} | {o['completion_mean']:.1%} | "
-            f"{o['attestations_per_agent_first']:.2f}, {df['attestations_per_agent'].mean():.2f} | "
-            f"{o['attestations_lifetime_per_agent']:.2f} | "
+            f"{df['attestations_per_agent'].iloc[0]:.2f}, {df['attestations_per_agent'].mean():.2f} | "
+            f"{df['attestations_lifetime_per_agent'].iloc[-1]:.2f} | "
             f"{o['fitness_first_fifth']} -> {o['fitness_last_fifth']} | "
             f"{o['population_min']} / {o['population_max']} | `{summary['chain_head'][:16]}` |"
         )
