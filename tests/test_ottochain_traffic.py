@@ -341,3 +341,17 @@ def test_quiet_until_is_exactly_when_respond_neither_acts_nor_draws(monkeypatch)
                 assert acted, (fiber["fiber_type"], fiber["state"], role)
             verdicts["busy" if q is None else "quiet" if q == math.inf else "deadline"] += 1
     assert all(verdicts.values()), verdicts  # every kind of answer was exercised
+
+
+def test_trusted_within_is_networkx_reachability():
+    import networkx as nx
+
+    rng = np.random.default_rng(3)
+    nodes = [f"a{i}" for i in range(30)]
+    edges = [[nodes[int(a)], nodes[int(b)], 0.5] for a, b in rng.integers(0, 30, size=(70, 2)) if a != b]
+    g = trust_graph(edges, nodes)
+    for node in nodes:
+        for depth in (0, 1, 2, 3):
+            want = set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}
+            assert trusted_within(g, node, depth) == want
+    assert trusted_within(g, "nobody", 2) == set()
