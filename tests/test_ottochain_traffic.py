@@ -249,10 +249,17 @@ def test_agents_own_wallets_from_the_encrypted_store(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "bridge",
-    [{}, {"stall_fraction": 0.3, "outage_period": 100}, {"timeout_rate": 0.3}, {"outage_fraction": 0.6}],
+    ("bridge", "extra"),
+    [
+        ({}, {}),
+        ({"stall_fraction": 0.3, "outage_period": 100}, {}),
+        ({"timeout_rate": 0.3}, {}),
+        ({"outage_fraction": 0.6}, {}),
+        ({}, {"behaviour": {"timeout": 30.0}}),  # many deadlines
+        ({}, {"mode": "upstream"}),
+    ],
 )
-def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch, tmp_path, bridge):
+def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch, tmp_path, bridge, extra):
     """An agent whose next poll could only look sleeps until an event touches it or one of its
     deadlines (a timeout, a backoff) comes, then resumes at the poll its polling would have
     reached: byte-identical CSV and chain head to agents that poll every time (held polls of a
@@ -260,7 +267,7 @@ def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch,
     from simulator.engine.world import ActorContext
     from simulator.ottochain.traffic_world import TrafficWorld
 
-    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge)
+    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge, **extra)
     real_observe, real_sleep = ActorContext.observe, TrafficWorld.sleep
     rows, polls, sleeps = {}, {}, {}
     for sleeping in (True, False):
