@@ -256,3 +256,20 @@ def test_congestion_is_counted_per_channel():
     w.run()
     assert [(r.type, r.time) for r in sink.records] == [("add", 0.0), ("poke", 0.0), ("add", 1.0)]
 
+
+
+def test_scaled_standard_exponential_is_numpys_exponential():
+    """The hot paths draw `scale * standard_exponential()` for `exponential(scale)`
+    (simulator.engine.rng): the same draws and the same stream state after them."""
+    a, b = RngStreams(11)("x"), RngStreams(11)("x")
+    scales = RngStreams(12)("scales")
+    for i in range(20_000):
+        scale = 1.0 / (scales.random() * 50 + 1e-6) if i % 2 else scales.random() * 1e-3
+        assert a.exponential(scale) == scale * b.standard_exponential()
+        if i % 5 == 0:  # interleaved with other draws, as the citizen samplers do
+            assert a.random() == b.random()
+    assert a.bit_generator.state == b.bit_generator.state
+    channel, rng = Channel(base=0.01, dist="exponential", scale=0.02), RngStreams(13)("kernel/latency")
+    reference = RngStreams(13)("kernel/latency")
+    expected = [0.01 + reference.exponential(0.02) for _ in range(100)]
+    assert [channel.sample(rng, 0) for _ in range(100)] == expected

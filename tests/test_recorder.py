@@ -147,3 +147,76 @@ def test_a_sink_failing_at_any_point_is_raised_with_its_reason(tmp_path, after):
         w.run()
     assert not w.recorder._child.is_alive()
     assert list(tmp_path.iterdir()) == []
+
+
+def _reference_line(sample, time, type_, source, eid, values, seq, target, cause, payload):
+    """The line as the per-cell formatter before the compiled one wrote it: `%.10g` for the
+    sample's float columns, text for its int and str columns, `fmt` for anything else; the
+    whole row through `fmt` if a cell does not fit."""
+    from simulator.engine.recording import fmt
+
+    try:
+        cells = []
+        for kind, v in zip((x.__class__ for x in sample), values, strict=True):
+            if kind is float:
+                cells.append(f"{v:.10g}")
+            elif kind is int or kind is str:
+                cells.append(f"{v}")
+            else:
+                cells.append(fmt(v))
+    except (TypeError, ValueError):
+        cells = [fmt(v) for v in values]
+    return f"{time:.10g},{type_},{source},{eid},{','.join(cells)},{seq},{target},{cause},{payload}\n"
+
+
+def test_compiled_lines_equal_the_per_cell_formatting_whatever_the_values():
+    """The float-text cache never confuses 0.0 with -0.0, ints with floats, or NaNs; values
+    that do not fit the sample's types fall back cell by cell."""
+    from simulator.engine.recording import line_formatter
+
+    sample = (0.5, 3, "ok", True, None)
+    line = line_formatter(sample)
+    rows = [
+        (0.0, 1, "a", False, None),
+        (-0.0, 2, "b", True, None),
+        (0.0, 3, "c", True, 1.5),
+        (1.0, 1.5, "d", 0, "x"),
+        (1, 2, 3, None, None),
+        (float("nan"), 0, "", True, None),
+        (float("-inf"), 0, "", True, None),
+        (1 / 3, 7, "e", False, None),
+        (1 / 3, 8, "e", False, None),
+        (None, 9, "f", True, None),
+        ("text", 9, "f", True, None),
+        (True, 10, "g", True, None),
+        (-0.0, 11, "h", True, None),
+        (12345678901.5, 12, "i", True, None),
+    ]
+    for i, values in enumerate(rows * 2):  # twice: the second time from the cache
+        args = (i * 0.25, "tick", "src", "e1", values, i, "tgt", "" if i % 3 else str(i - 1), "")
+        assert line(*args) == _reference_line(sample, *args), values
+
+
+def test_the_chain_read_during_a_run_is_exact_although_extended_in_batches(tmp_path):
+    """The inline recorder extends the chain once per batch; reading `World.chain` mid-run
+    flushes, so a checkpoint sees the head of every record applied so far."""
+    from simulator.engine import MemorySink
+
+    def heads_seen(sinks) -> list[tuple[int, str, int]]:
+        w = busy_world(sinks, background=False)
+        seen = []
+
+        def watcher(ctx):
+            for _ in range(7):
+                yield ctx.wait(311.0)
+                seen.append((ctx.world.seq, ctx.world.chain_head, ctx.world.chain.count))
+
+        w.register("watcher", "agent", {})
+        w.spawn("watcher", watcher)
+        w.run()
+        return seen
+
+    batched = heads_seen([CsvSink(tmp_path / "m.csv")])  # bytes only: batched
+    unbatched = heads_seen([MemorySink()])  # a sink that wants records: one at a time
+    assert batched == unbatched
+    assert all(seq == count for seq, _, count in batched) and batched[-1][0] > 1024

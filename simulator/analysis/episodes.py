@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .run_data import RunData
@@ -24,28 +25,54 @@ class Episode:
         return None if self.end is None else self.end - self.start
 
 
+def _segments(values: np.ndarray, starts: np.ndarray, stops: np.ndarray, ufunc: np.ufunc) -> list:
+    """`ufunc` reduced over each rows[start:stop] (non-overlapping, in order), as Python scalars."""
+    bounds = np.column_stack([starts, stops]).ravel()
+    padded = np.append(values, values[-1:])  # a stop may be len(values)
+    return ufunc.reduceat(padded, bounds)[::2].tolist()
+
+
 def episodes(run: RunData) -> list[Episode]:
-    """Maximal intervals of non-ok status, per service, in order of start."""
-    states = run.states()
-    found: list[Episode] = []
-    for service, rows in states.groupby("service_id", sort=True):
-        current: Episode | None = None
-        for time, seq, status, stress, resource in rows[
-            ["time", "seq", "status", "stress_level", "resource_level"]
-        ].itertuples(index=False):
-            if status != "ok":
-                if current is None:
-                    current = Episode(service, time, None, status, stress, resource, int(seq))
-                current.peak_stress = max(current.peak_stress, stress)
-                current.min_resource = min(current.min_resource, resource)
-                if status == "failed":
-                    current.worst = "failed"
-            elif current is not None:
-                current.end = time
-                found.append(current)
-                current = None
-        if current is not None:
-            found.append(current)
+    """Maximal intervals of non-ok status, per service, in order of start.
+
+    On arrays: with each service's rows in record order, an episode is a run of non-ok rows;
+    it ends at the time of the service's next (ok) row, or is still open when its rows end."""
+    columns = ["service_id", "time", "seq", "status", "stress_level", "resource_level"]
+    rows = run.states()[columns].sort_values("service_id", kind="stable")
+    if not len(rows):
+        return []
+    ids = pd.factorize(rows["service_id"])[0]
+    bad, failed = (rows["status"] != "ok").to_numpy(), (rows["status"] == "failed").to_numpy()
+    new_service = np.append(True, ids[1:] != ids[:-1])
+    starts = np.flatnonzero(bad & (new_service | ~np.append(False, bad[:-1])))
+    breaks = np.append(np.flatnonzero(~bad | new_service), len(ids))
+    stops = breaks[np.searchsorted(breaks, starts, side="right")]
+    closed = stops < len(ids)
+    closed[closed] = ~new_service[stops[closed]]
+    time, seq = rows["time"].to_numpy(), rows["seq"].to_numpy()
+    first = rows.iloc[starts]
+    found = [
+        Episode(
+            str(service),
+            float(time[a]),
+            float(time[b]) if ok_again else None,
+            "failed" if any_failed else str(status),
+            peak,
+            low,
+            int(seq[a]),
+        )
+        for service, status, a, b, ok_again, any_failed, peak, low in zip(
+            first["service_id"].tolist(),
+            first["status"].tolist(),
+            starts,
+            stops,
+            closed,
+            _segments(failed, starts, stops, np.logical_or),
+            _segments(rows["stress_level"].to_numpy(), starts, stops, np.maximum),
+            _segments(rows["resource_level"].to_numpy(), starts, stops, np.minimum),
+            strict=True,
+        )
+    ]
     return sorted(found, key=lambda e: (e.start, e.start_seq))
 
 
@@ -54,21 +81,25 @@ def service_effects(run: RunData, eps: list[Episode] | None = None) -> pd.DataFr
     states = run.states()
     end = float(run.summary["outcomes"]["end_time"])
     eps = episodes(run) if eps is None else eps
+    by_service = states.groupby("service_id", observed=True)
+    peak, low = by_service["stress_level"].max(), by_service["resource_level"].min()
+    failed = states[states["status"] == "failed"].groupby("service_id", observed=True)["time"].first()
+    mine: dict[str, list[Episode]] = {}
+    for e in eps:
+        mine.setdefault(e.service, []).append(e)
     out = []
     per_service = run.summary["outcomes"]["services"]
     for service in run.services:
-        rows = states[states["service_id"] == service]
-        mine = [e for e in eps if e.service == service]
-        stressed = sum((e.end if e.end is not None else end) - e.start for e in mine)
-        failed = rows.loc[rows["status"] == "failed", "time"]
+        own = mine.get(service, [])
+        written = service in peak.index
         out.append(
             {
                 "service": service,
-                "peak_stress": float(rows["stress_level"].max()) if len(rows) else 0.0,
-                "min_resource": float(rows["resource_level"].min()) if len(rows) else 1.0,
-                "episodes": len(mine),
-                "time_not_ok": stressed,
-                "first_failure": float(failed.iloc[0]) if len(failed) else None,
+                "peak_stress": float(peak[service]) if written else 0.0,
+                "min_resource": float(low[service]) if written else 1.0,
+                "episodes": len(own),
+                "time_not_ok": sum((e.end if e.end is not None else end) - e.start for e in own),
+                "first_failure": float(failed[service]) if service in failed.index else None,
                 "served": per_service[service]["served"],
                 "rejected": per_service[service]["rejected"],
                 "final_status": per_service[service]["status"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -200,10 +201,10 @@ def dependency_graph(run: RunData) -> nx.DiGraph:
             g.add_edge(dep, svc["id"], flows=0)
     events = run.events
     flows = events[events["event_type"].isin(["dependency_degraded", "dependency_restored"])]
-    for (u, v), n in flows.groupby(["source", "target"]).size().items():
+    for (u, v), n in flows.groupby(["source", "target"], observed=True).size().items():
         if g.has_edge(u, v):
             g.edges[u, v]["flows"] = int(n)
-    requests = events[events["event_type"] == "request"].groupby("target").size()
+    requests = events[events["event_type"] == "request"].groupby("target", observed=True).size()
     for node in g.nodes:
         g.nodes[node]["requests"] = int(requests.get(node, 0))
     return g
@@ -262,10 +263,10 @@ def rejected_during(states: pd.DataFrame, eps: list[Episode], end: float) -> dic
     """(service, episode start_seq) -> requests the service rejected during the episode,
     from its cumulative `rejected` counter."""
     out = {}
-    by_service = {s: rows for s, rows in states.groupby("service_id", sort=False)}
+    positions = states.groupby("service_id", sort=False, observed=True).indices  # in record order
+    time, rejected = states["time"].to_numpy(), states["rejected"].to_numpy()
     for e in eps:
-        rows = by_service[e.service]
-        times, counter = rows["time"].to_numpy(), rows["rejected"].to_numpy()
+        times, counter = time[positions[e.service]], rejected[positions[e.service]]
         before = np.searchsorted(times, e.start, side="left") - 1
         after = np.searchsorted(times, e.end if e.end is not None else end, side="right") - 1
         start_value = counter[before] if before >= 0 else 0.0
@@ -309,7 +310,7 @@ def damage(
 
     edges = []
     for (u, v), downs in per_edge.items():
-        costs = [cost(k) for k in downs]
+        costs = [cost(k) for k in sorted(downs)]
         edges.append(
             DependencyDamage(
                 u, v, len(downs), sum(c[2] for c in costs), sum(c[0] for c in costs), sum(c[1] for c in costs)
@@ -328,7 +329,7 @@ def damage(
             if k not in reached and k[0] != effect.service:
                 reached.add(k)
                 todo.extend(children[k])
-        costs = [cost(k) for k in reached]
+        costs = [cost(k) for k in sorted(reached)]
         services.append(
             ServiceDamage(
                 effect.service,
@@ -413,9 +414,10 @@ def failure_cleared_at(states: pd.DataFrame, final: dict[str, str]) -> float | N
     if "failed" in final.values():
         return None
     # rows grouped per service in record order: row i-1 is the service's previous row
-    ids, status = states["service_id"].to_numpy(), states["status"].to_numpy()
+    states = states[["service_id", "seq", "status", "time"]].sort_values(["service_id", "seq"], kind="stable")
+    ids, failed = pd.factorize(states["service_id"])[0], (states["status"] == "failed").to_numpy()
     same = ids[1:] == ids[:-1]
-    left = np.flatnonzero(same & (status[:-1] == "failed") & (status[1:] != "failed")) + 1
+    left = np.flatnonzero(same & failed[:-1] & ~failed[1:]) + 1
     return float(states["time"].to_numpy()[left].max()) if len(left) else None
 
 
@@ -437,8 +439,16 @@ def _effects(run: RunData, eps: list[Episode]) -> list[ServiceEffect]:
     ]
 
 
-def compute_findings(run: RunData, step=lambda name: None) -> Findings:
-    """Every figure of the post-mortem; `step(name)` is called as each stage starts."""
+def compute_findings(
+    run: RunData,
+    step: Callable[[str], None] = lambda name: None,
+    records_done: Callable[[Findings, nx.DiGraph], None] | None = None,
+) -> Findings:
+    """Every figure of the post-mortem; `step(name)` is called as each stage starts.
+
+    `records_done(findings, graph)` (optional) is called once the records are no longer
+    needed, before the graph attention imports torch: the caller may keep what it still
+    needs of them (e.g. the rows to plot) and drop the rest, so the two never add up."""
     out = run.summary["outcomes"]
     step("episodes")
     eps = episodes(run)
@@ -475,10 +485,13 @@ def compute_findings(run: RunData, step=lambda name: None) -> Findings:
         dependency_damage=dep_damage,
         service_damage=svc_damage,
     )
-    ordered = run.states().sort_values(["service_id", "seq"], kind="stable")
-    findings.failure_cleared_at = failure_cleared_at(ordered, findings.final_status())
-    step("graph attention")
-    from .gat_findings import gat_findings
+    findings.failure_cleared_at = failure_cleared_at(run.states(), findings.final_status())
+    from .gat_findings import gat_findings, gat_input
 
-    findings.gat, findings.attention = gat_findings(run, dependency_graph(run), links, eps)
+    graph = dependency_graph(run)
+    attention_input = gat_input(run, graph, eps)
+    if records_done is not None:
+        records_done(findings, graph)
+    step("graph attention")
+    findings.gat, findings.attention = gat_findings(graph, links, attention_input)
     return findings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -41,11 +42,18 @@ def verdict(truth: list, candidates: int, rho: float, overlap: float) -> str:
     )
 
 
-def gat_findings(run: RunData, graph: nx.DiGraph, links: list[CascadeLink], eps: list[Episode]):
-    """(GatFindings, attention by edge)."""
-    from .findings import GatFindings
-    from .gat import analyse_dependencies
+@dataclass
+class GatInput:
+    """What the GAT reads from the records: node features and which services it ranks edges into."""
 
+    features: dict
+    failed: dict  # service -> time it failed (or first left ok, when none failed)
+    target_word: str  # "failed" or "overloaded"
+    seed: int
+
+
+def gat_input(run: RunData, graph: nx.DiGraph, eps: list[Episode]) -> GatInput:
+    """Node features from the service rows (the records are not needed after this)."""
     end = float(run.summary["outcomes"]["end_time"])
     states = run.states()
     features, failed = node_features_from_metrics(states, horizon=end) if len(states) else ({}, {})
@@ -57,6 +65,15 @@ def gat_findings(run: RunData, graph: nx.DiGraph, links: list[CascadeLink], eps:
         for e in eps:
             first.setdefault(e.service, e.start)
         failed, target_word = dict(sorted(first.items())), "overloaded"
+    return GatInput(features, failed, target_word, run.summary["seed"] % 2**32)
+
+
+def gat_findings(graph: nx.DiGraph, links: list[CascadeLink], given: GatInput):
+    """(GatFindings, attention by edge)."""
+    from .findings import GatFindings
+    from .gat import analyse_dependencies
+
+    features, failed, target_word = given.features, given.failed, given.target_word
     candidates = [(u, v) for u, v in graph.edges if v in failed]
     if not candidates:
         empty = f"No service with a dependency was {target_word}, so there is no edge to rank."
@@ -73,7 +90,7 @@ def gat_findings(run: RunData, graph: nx.DiGraph, links: list[CascadeLink], eps:
         features,
         failed,
         truth=truth or None,
-        seed=run.summary["seed"] % 2**32,
+        seed=given.seed,
         top_k=5,
         betweenness_k=None if graph.number_of_nodes() <= 2000 else 200,
     )

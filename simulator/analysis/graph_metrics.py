@@ -92,7 +92,7 @@ def node_features_from_metrics(
     rows = rows.sort_values([id_column, "time"], kind="stable")
     end = float(frame["time"].max()) if horizon is None else float(horizon)
     times = rows["time"].to_numpy(dtype=float)
-    ids = rows[id_column].to_numpy()
+    ids, names = rows[id_column].factorize()  # codes: no Python object per row
     level = rows[stress].to_numpy(dtype=float)
     nxt = np.append(times[1:], end)
     last = np.append(ids[1:] != ids[:-1], True)
@@ -108,7 +108,8 @@ def node_features_from_metrics(
     )
     resources = rows[resource].to_numpy(dtype=float) if resource else None
     for a, b in zip(starts, stops, strict=True):
-        node = ids[a].item() if isinstance(ids[a], np.generic) else ids[a]
+        node = names[ids[a]]
+        node = node.item() if isinstance(node, np.generic) else node
         d = duration[a:b]
         span = d.sum()
         s = level[a:b]

@@ -142,7 +142,8 @@ def status_timeline(f: Findings, states: pd.DataFrame, path: Path) -> None:
     n = max(len(services), 1)
     row = {s: i for i, s in enumerate(services)}
     bars: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    for service, rows in states[states["service_id"].isin(row)].groupby("service_id", sort=False):
+    affected = states[states["service_id"].isin(row)]
+    for service, rows in affected.groupby("service_id", sort=False, observed=True):
         times = rows["time"].to_list() + [f.end_time]
         for t0, t1, status in zip(times[:-1], times[1:], rows["status"].to_list(), strict=True):
             if status != "ok" and t1 > t0:
@@ -189,9 +190,9 @@ def dependency_graph(f: Findings, graph: nx.DiGraph, path: Path) -> None:
     edge width: GAT attention. Labelled: every service on the cascade or that left ok (all of
     them in a small graph)."""
     plt = _pyplot()
-    layers = {node: i for i, gen in enumerate(nx.topological_generations(graph)) for node in gen}
-    nx.set_node_attributes(graph, layers, "layer")
-    pos = nx.multipartite_layout(graph, subset_key="layer", align="horizontal", scale=1.0)
+    # layers as lists (a node attribute would be grouped into sets: hash-seed ordered positions)
+    layers = dict(enumerate(nx.topological_generations(graph)))
+    pos = nx.multipartite_layout(graph, subset_key=layers, align="horizontal", scale=1.0)
     pos = {n: (x, -y) for n, (x, y) in pos.items()}
     big = graph.number_of_nodes() > 30
     worst, final = f.worst_status(), f.final_status()

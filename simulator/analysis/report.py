@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import networkx as nx
+import pandas as pd
 
 from ..runs import write_atomic, write_json
 from . import markdown, plots
-from .findings import Findings, compute_findings, dependency_graph
+from .findings import Findings, compute_findings
 from .run_data import AnalysisError, RunData, load_run
 from .whatif import Rerun, compare, parse_what_ifs
 
@@ -42,14 +46,28 @@ class Progress:
             self.bar.close()
 
 
-def write_plots(f: Findings, run: RunData, folder: Path) -> list[str]:
-    """The three PNGs; returns the services drawn in the small multiples."""
+@dataclass
+class PlotInput:
+    """The part of the records the plots draw, kept when the rest is dropped."""
+
+    plotted: list[str]  # services drawn in the small multiples
+    states: pd.DataFrame  # service rows of the plotted and the affected services
+    graph: nx.DiGraph
+
+
+def plot_input(f: Findings, run: RunData, graph: nx.DiGraph) -> PlotInput:
     states = run.states()
     plotted = plots.most_affected(f, states)
-    plots.service_timelines(f, states, plotted, folder / "service_timelines.png")
-    plots.status_timeline(f, states, folder / "status_timeline.png")
-    plots.dependency_graph(f, dependency_graph(run), folder / "dependency_graph.png")
-    return plotted
+    drawn = set(plotted) | set(f.affected()[: plots.MAX_ROWS])
+    return PlotInput(plotted, states[states["service_id"].isin(drawn)], graph)
+
+
+def write_plots(f: Findings, given: PlotInput, folder: Path) -> list[str]:
+    """The three PNGs; returns the services drawn in the small multiples."""
+    plots.service_timelines(f, given.states, given.plotted, folder / "service_timelines.png")
+    plots.status_timeline(f, given.states, folder / "status_timeline.png")
+    plots.dependency_graph(f, given.graph, folder / "dependency_graph.png")
+    return given.plotted
 
 
 def build_report(
@@ -72,12 +90,18 @@ def build_report(
         progress("load")
         run = load_run(folder)
         changes = parse_what_ifs(run.config, list(what_ifs))
-        findings = compute_findings(run, progress)
+        kept: list[PlotInput] = []
+
+        def records_done(f: Findings, graph: nx.DiGraph) -> None:
+            kept.append(plot_input(f, run, graph))
+            run.drop_records()  # the graph attention's torch never sits beside the records
+
+        findings = compute_findings(run, progress, records_done)
         if changes:
             recorded = run.summary["outcomes"] | {"last_failure_cleared_at": findings.failure_cleared_at}
             findings.what_if = compare(run.config, recorded, changes, rerun, progress)
         progress("plots")
-        plotted = write_plots(findings, run, folder)
+        plotted = write_plots(findings, kept[0], folder)
         progress("write")
         write_atomic(folder / "failure_analysis.md", markdown.render(findings, plotted))
         write_json(folder / "failure_analysis.json", findings.to_json())

@@ -39,7 +39,7 @@ class Channel:
         if self.dist == "fixed" or self.scale == 0.0:
             return delay
         if self.dist == "exponential":
-            return delay + rng.exponential(self.scale)
+            return delay + self.scale * rng.standard_exponential()  # rng.exponential(scale), see rng.py
         if self.dist == "uniform":
             return delay + rng.random() * self.scale
         if self.dist == "normal":

@@ -9,26 +9,39 @@ from __future__ import annotations
 
 import marshal
 import multiprocessing
+import os
 import signal
+import socket
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from .events import Event, Record
-from .recording import HashChain, RecordLayout, Sink, fmt_payload, row_formatter
+from .recording import HashChain, RecordLayout, Sink, fmt_payload, line_formatter
 
 Rows = list[tuple[str, tuple[Any, ...]]]
 """`(entity_id, values)` for each entity a record carries, values in layout field order."""
 
 
 class Recorder:
-    """Formats each record to its CSV lines, extends the chain, passes both to the sinks."""
+    """Formats each record to its CSV lines, extends the chain, passes both to the sinks.
 
-    def __init__(self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain) -> None:
+    When every sink takes bytes only, records are kept in a batch of `batch` and the chain is
+    extended and the sinks written once per batch (a tight loop, one write per sink); a sink
+    with a `write_many(list_of_bytes)` method gets the batch in one call. `flush()` brings
+    the chain and the sinks up to date (the World does it before anyone reads the chain).
+    """
+
+    def __init__(
+        self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain, batch: int = 1024
+    ) -> None:
         self.layout, self.sinks, self.chain = layout, list(sinks), chain
-        self._empty_row = "," * len(layout.fields)
-        self._row_of: Any = None
+        n = len(layout.fields)
+        self._empty = "%.10g,%s,%s," + "," * n + ",%s,%s,%s,%s\n"
+        self._line: Any = None
         self._wants_records = any(sink.wants_records for sink in self.sinks)
+        self._batch = batch
+        self._pending: list[bytes] = []
 
     def open(self) -> None:
         for sink in self.sinks:
@@ -37,16 +50,64 @@ class Recorder:
     def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
         """Record applied event number `seq`, applied at `time`, with the carried `rows`."""
         ev = event
-        payload = fmt_payload(ev.payload)
+        payload = fmt_payload(ev.payload) if ev.payload else ""
+        if self._wants_records:
+            self._write_record(seq, time, ev, payload, rows)
+            return
+        if len(rows) == 1:  # the common case, encoded here rather than through `encode`
+            cause = ev.cause
+            eid, values = rows[0]
+            line = self._line or self._compile(values)
+            text = line(
+                time,
+                ev.type,
+                ev.source,
+                eid,
+                values,
+                seq,
+                ev.target,
+                "" if cause is None else str(cause),
+                payload,
+            )
+            data = text.encode()
+        else:
+            data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
+        pending = self._pending
+        pending.append(data)
+        if len(pending) >= self._batch:
+            self.flush()
+
+    def _write_record(self, seq: int, time: float, ev: Event, payload: str, rows: Rows) -> None:
+        """Unbatched, for sinks that take records (live subscribers see each at once)."""
         data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
         self.chain.extend(data)
-        record = None
-        if self._wants_records:
-            fields = self.layout.fields
-            states = tuple((eid, dict(zip(fields, values, strict=True))) for eid, values in rows)
-            record = Record(seq, time, ev.type, ev.source, ev.target, ev.cause, ev.payload, states)
+        fields = self.layout.fields
+        states = tuple((eid, dict(zip(fields, values, strict=True))) for eid, values in rows)
+        record = Record(seq, time, ev.type, ev.source, ev.target, ev.cause, ev.payload, states)
         for sink in self.sinks:
             sink.write(record, data)
+
+    def write_encoded(self, data: bytes) -> None:
+        """Take one record's canonical bytes (byte-only sinks; the background child)."""
+        pending = self._pending
+        pending.append(data)
+        if len(pending) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Extend the chain over the batch and hand it to the sinks."""
+        batch = self._pending
+        if not batch:
+            return
+        self._pending = []
+        self.chain.extend_many(batch)
+        for sink in self.sinks:
+            write_many = getattr(sink, "write_many", None)
+            if write_many is not None:
+                write_many(batch)
+            else:
+                for data in batch:
+                    sink.write(None, data)
 
     def encode(
         self,
@@ -60,20 +121,30 @@ class Recorder:
         rows: Rows,
     ) -> bytes:
         """The canonical bytes: one line per carried entity, or one line without state."""
-        prefix = f"{time:.10g},{type},{source},"
-        suffix = f",{seq},{target},{'' if cause is None else cause},{payload}\n"
+        cause_text = "" if cause is None else str(cause)
         if not rows:
-            return (prefix + self._empty_row + suffix).encode()
-        row_of = self._row_of or self._compile(rows[0][1])
+            return (self._empty % (time, type, source, seq, target, cause_text, payload)).encode()
+        line = self._line or self._compile(rows[0][1])
         if len(rows) == 1:
-            return (prefix + row_of(*rows[0]) + suffix).encode()
-        return "".join([prefix + row_of(eid, values) + suffix for eid, values in rows]).encode()
+            eid, values = rows[0]
+            return line(time, type, source, eid, values, seq, target, cause_text, payload).encode()
+        return "".join(
+            [line(time, type, source, eid, values, seq, target, cause_text, payload) for eid, values in rows]
+        ).encode()
 
     def _compile(self, sample: tuple) -> Any:
-        self._row_of = row_formatter(sample)
-        return self._row_of
+        self._line = line_formatter(sample)
+        return self._line
 
     def close(self, ok: bool) -> None:
+        """Flush (on success) and close every sink; a sink that fails to flush discards all."""
+        if ok:
+            try:
+                self.flush()
+            except BaseException:
+                for sink in self.sinks:
+                    sink.close(False)
+                raise
         for sink in self.sinks:
             sink.close(ok)
 
@@ -81,6 +152,21 @@ class Recorder:
 def background_available() -> bool:
     """A background recorder needs `fork` (the child inherits the sinks as they are)."""
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+SEND_BUFFER = 1 << 22
+"""Bytes of batches the pipe holds before a send waits for the child (a few batches)."""
+
+
+def _widen(conn: Any) -> None:
+    """Let the pipe (a Unix socket pair) hold several batches, so that handing one over does
+    not wait for the child to be scheduled and read it: on a busy machine each such wait was
+    a scheduler's latency, more than the work the child took off the simulation."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    except OSError:  # a platform without it: sends wait for the child, as before
+        pass
 
 
 class RecorderError(RuntimeError):
@@ -106,10 +192,11 @@ class BackgroundRecorder:
         if any(sink.wants_records for sink in sinks):
             raise ValueError("a background recorder takes only sinks that want bytes, not records")
         self.layout, self.sinks, self.chain, self.batch = layout, list(sinks), chain, batch
-        self._pending: list[bytes] = []
+        self._pending: list[tuple] = []
         self._failed = False
         context = multiprocessing.get_context("fork")
         self._conn, child_end = context.Pipe()
+        _widen(self._conn)
         self._child = context.Process(
             target=_serve,
             args=(child_end, self._conn, layout, self.sinks, chain.head, chain.count),
@@ -122,21 +209,22 @@ class BackgroundRecorder:
         self._child_end.close()
 
     def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
-        # Marshalled at once: the values are fixed as they are now, and bytes cost the garbage
-        # collector nothing while they wait for their batch. (Format 2 keeps no back-references,
-        # which makes it the fastest for small records.)
+        # Plain values only (the rows' value tuples are fixed as they are now); the batch is
+        # marshalled in one call when it is sent.
         ev = event
         payload = fmt_payload(ev.payload)
-        record = (seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
-        self._pending.append(marshal.dumps(record, 2))
+        self._pending.append((seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows))
         if len(self._pending) >= self.batch:
             self._send()
+
+    def flush(self) -> None:
+        """Nothing to do here: the chain is the child's until `close` hands it back."""
 
     def _send(self) -> None:
         if self._conn.poll():  # the child only speaks first to report a failure
             self._fail("the background recorder failed")
         try:
-            self._conn.send_bytes(marshal.dumps(self._pending, 2))
+            self._conn.send_bytes(marshal.dumps(self._pending))
         except (BrokenPipeError, ConnectionResetError):
             self._fail("the background recorder ended early")
         self._pending = []
@@ -188,20 +276,17 @@ def _serve(
     # parent dies outright, the pipe closes all the same)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    recorder = Recorder(layout, sinks, HashChain.resume(head, count))
+    recorder = Recorder(layout, sinks, HashChain.resume(head, count), batch=1 << 30)
     try:
         recorder.open()
         while True:
             message = marshal.loads(conn.recv_bytes())
             if isinstance(message, tuple):  # ("close", True): the run completed
                 break
-            chain, encode, sinks_ = recorder.chain, recorder.encode, recorder.sinks
-            for blob in message:
-                seq, time, type_, source, target, cause, payload, rows = marshal.loads(blob)
-                data = encode(seq, time, type_, source, target, cause, payload, rows)
-                chain.extend(data)
-                for sink in sinks_:
-                    sink.write(None, data)
+            encode, write = recorder.encode, recorder.write_encoded
+            for seq, time, type_, source, target, cause, payload, rows in message:
+                write(encode(seq, time, type_, source, target, cause, payload, rows))
+            recorder.flush()  # a batch in, a batch out: a failing sink is reported at once
         recorder.close(True)
         conn.send_bytes(marshal.dumps(("done", recorder.chain.head, recorder.chain.count)))
     except EOFError:  # the run failed or the simulation process went away: discard

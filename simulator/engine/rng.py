@@ -1,4 +1,12 @@
-"""Named random streams: one master seed, independent streams keyed by stable names."""
+"""Named random streams: one master seed, independent streams keyed by stable names.
+
+On hot paths, `scale * rng.standard_exponential()` stands for `rng.exponential(scale)`: numpy
+computes the latter as exactly that product (`random_exponential` in its distributions.c), so
+the draw, the stream's state after it and every output are the same, while the call skips
+the parameter checks that make up two thirds of its cost (0.8 us against 0.3 us here). The
+scale must be >= 0 (numpy would refuse a negative one); `tests/test_engine.py` pins the
+equality.
+"""
 
 from __future__ import annotations
 
