@@ -35,8 +35,9 @@ def population_runs(args: argparse.Namespace, out: Path) -> list[str]:
         "## Population runs",
         "",
         "| mode | agents | generations | completion (mean) | attestations / agent / generation "
+        "(first, mean) | attestations / agent, lifetime (last generation) "
         "| mean fitness first -> last fifth | population min / max | chain head |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, gens in (("fixed", args.generations), ("upstream", max(1, args.generations // 3))):
         cfg = load_traffic(SCENARIO, {"mode": mode, "population": args.population, "generations": gens})
@@ -49,7 +50,8 @@ def population_runs(args: argparse.Namespace, out: Path) -> list[str]:
         o = summary["outcomes"]
         lines.append(
             f"| {mode} | {args.population} | {gens} | {o['completion_mean']:.1%} | "
-            f"{df['attestations_per_agent'].mean():.2f} | "
+            f"{df['attestations_per_agent'].iloc[0]:.2f}, {df['attestations_per_agent'].mean():.2f} | "
+            f"{df['attestations_lifetime_per_agent'].iloc[-1]:.2f} | "
             f"{o['fitness_first_fifth']} -> {o['fitness_last_fifth']} | "
             f"{o['population_min']} / {o['population_max']} | `{summary['chain_head'][:16]}` |"
         )

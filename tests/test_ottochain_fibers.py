@@ -292,6 +292,32 @@ def test_spawn_and_triggers_are_atomic(tmp_path):
     )
 
 
+def test_a_transition_never_changes_what_an_earlier_look_holds(tmp_path):
+    """Staging copies a record one level deep: a view taken before a transition (the world's
+    observations are such shallow copies) keeps its data, children and tally."""
+    ledger = Ledger()
+    for name, body in (("lamp", LAMP), ("panel", PANEL)):
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps(body))
+        ledger.define(name, load_definition(p))
+    ledger.create("panel-1", "panel", {"presses": 0}, ["alice"])
+    ledger.fibers["panel-1"]["tally"] = {}
+    views, accepted = [], []
+    steps = (("install", {}, 0), ("press", {"power": True}, 1), ("press", {"power": True}, 2))
+    for event, payload, seq in steps:
+        panel = ledger.fibers["panel-1"]
+        views.append((dict(panel), json.dumps(panel, sort_keys=True)))
+        accepted.append(ledger.process("panel-1", event, payload, ["alice"], seq).accepted)
+        if accepted[-1]:  # as the world counts an applied event, on the record in place
+            tally = ledger.fibers["panel-1"]["tally"]
+            tally[event] = tally.get(event, 0) + 1
+    assert accepted == [True, True, False]  # the lamp is on: a second toggle is refused
+    panel = ledger.fibers["panel-1"]
+    assert panel["children"] == ["lamp-1"] and panel["data"]["presses"] == 1
+    for view, text in views:
+        assert json.dumps(view, sort_keys=True) == text
+
+
 def test_malformed_example_steps_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "example.json").write_text(
         json.dumps({"testFlows": [{"steps": [{"action": "processEvent"}]}]})

@@ -178,3 +178,68 @@ def test_unsupported_operator_names_operator_and_place(op):
 def test_division_by_zero_is_a_clear_error():
     with pytest.raises(JsonLogicError, match="division by zero"):
         evaluate({"/": [1, 0]}, where="transitions[1].guard")
+
+
+# -- the compiled form gives exactly what the interpreter gives ----------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from simulator.ottochain.jsonlogic import Evaluator, compile_logic  # noqa: E402
+
+DATA = {"a": {"b": 1, "c": [1, 2.5, None]}, "n": 3, "s": "hi", "list": [4, 5, 6], "m": {}, "t": True}
+PATHS = ["a", "a.b", "a.c.1", "a.c.x", "list.0", "list.7", "n", "s", "", "missing", "a.", "current", 1, 1.0]
+OPS = [
+    "if", "and", "or", "!", "!!", "==", "===", "!=", "!==", "<", "<=", ">", "+", "-", "*", "/", "%",
+    "max", "min", "merge", "in", "cat", "substr", "slice", "map", "filter", "reduce", "all", "some",
+    "none", "find", "count", "let", "missing", "missing_some", "size", "getKey", "setKey", "keys",
+    "values", "default", "unique", "round", "typeof", "length", "noop", "poseidon", "log",
+]  # fmt: skip
+LEAVES = st.one_of(
+    st.integers(-3, 10),
+    st.sampled_from([0.5, 2.0, -1.5]),
+    st.sampled_from(["", "x", "a", "1"]),
+    st.none(),
+    st.booleans(),
+    st.builds(lambda p: {"var": p}, st.sampled_from(PATHS)),
+    st.builds(lambda p, d: {"var": [p, d]}, st.sampled_from(PATHS), st.integers(0, 3)),
+)
+
+
+def _ops(children):
+    call = st.builds(lambda op, args: {op: args}, st.sampled_from(OPS), st.lists(children, max_size=4))
+    listed = st.builds(lambda op, args: [op, *args], st.sampled_from(OPS), st.lists(children, max_size=3))
+    let = st.builds(lambda v, body: {"let": [[["x", v]], body]}, children, children)
+    dyn = st.builds(lambda p: {"var": {"cat": ["a.", p]}}, children)
+    literal = st.one_of(st.lists(children, max_size=3), st.dictionaries(st.sampled_from("kq"), children))
+    return st.one_of(call, listed, let, dyn, literal)
+
+
+EXPRS = st.recursive(LEAVES, _ops, max_leaves=12)
+
+
+def _outcome(fn):
+    try:
+        return "ok", repr(fn())
+    except JsonLogicError as exc:
+        return "error", str(exc), exc.op, exc.where
+    except (RecursionError, MemoryError) as exc:  # pragma: no cover - both would hit it alike
+        return "exc", type(exc).__name__
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRS, st.sampled_from([DATA, [1, 2], None]), st.booleans())
+def test_compiled_expressions_give_what_the_interpreter_gives(expr, data, extensions):
+    data = {} if data is None else data
+    where = "def.json: $.transitions[0].guard"
+    want = _outcome(lambda: Evaluator(extensions, where)(expr, data))
+    assert _outcome(lambda: compile_logic(expr, extensions, where)(data)) == want
+    assert _outcome(lambda: compile_logic(expr, extensions, "")(data)) == _outcome(
+        lambda: Evaluator(extensions, "")(expr, data)
+    )
+
+
+def test_compiled_literals_are_fresh_containers():
+    code = compile_logic({"board": [None, None], "m": {}})
+    first = code({})
+    first["board"].append("X")
+    assert code({}) == {"board": [None, None], "m": {}}

@@ -135,6 +135,24 @@ def test_population_constant_and_no_agent_created_twice():
         assert row["created"] > 0 and row["completion"] > 0.5
 
 
+def test_attestations_per_generation_and_over_a_lifetime():
+    """Per agent per generation: this generation's self-attestations, verifications and
+    vouches received, over the population. Over a lifetime: with nobody replaced, the sum of
+    the per-generation figures. Self-attestation and verification happen once per agent, so
+    the per-generation figure drops after the first generation while the lifetime one grows."""
+    t = Traffic(small(population=12, evolution={"replace": 0.0}))
+    t.genesis()
+    rows = [t.step() for _ in range(3)]
+    assert all(r["born"] == 0 for r in rows)
+    for r in rows:
+        assert r["attestations_per_agent"] == round(r["attestations"] / 12, 6)
+    total = sum(r["attestations_per_agent"] for r in rows)
+    assert abs(rows[-1]["attestations_lifetime_per_agent"] - total) < 1e-5
+    lifetime = sum(m["attestations"] for m in t.members) / 12
+    assert abs(rows[-1]["attestations_lifetime_per_agent"] - lifetime) < 1e-6
+    assert rows[0]["attestations_per_agent"] > rows[1]["attestations_per_agent"]  # attested once
+
+
 def test_identity_registered_activated_and_vouched_on_chain():
     t = Traffic(small())
     t.genesis()
@@ -231,37 +249,116 @@ def test_agents_own_wallets_from_the_encrypted_store(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "bridge", [{"stall_fraction": 0.3, "outage_period": 100}, {"timeout_rate": 0.3}, {"outage_fraction": 0.6}]
+    ("bridge", "extra"),
+    [
+        ({}, {}),
+        ({"stall_fraction": 0.3, "outage_period": 100}, {}),
+        ({"timeout_rate": 0.3}, {}),
+        ({"outage_fraction": 0.6}, {}),
+        ({}, {"behaviour": {"timeout": 30.0}}),  # many deadlines
+        ({}, {"mode": "upstream"}),
+    ],
 )
-def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch, tmp_path, bridge):
-    """An agent with nothing pending sleeps until an event touches it, then resumes at the poll
-    its polling would have reached: byte-identical CSV and chain head to agents that poll every
-    time (held polls of a stalled metagraph included), with far fewer waits."""
+def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch, tmp_path, bridge, extra):
+    """An agent whose next poll could only look sleeps until an event touches it or one of its
+    deadlines (a timeout, a backoff) comes, then resumes at the poll its polling would have
+    reached: byte-identical CSV and chain head to agents that poll every time (held polls of a
+    stalled metagraph included), with far fewer polls."""
     from simulator.engine.world import ActorContext
     from simulator.ottochain.traffic_world import TrafficWorld
 
-    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge)
-    real_wait, real_sleep = ActorContext.wait, TrafficWorld.sleep
-    rows, waits, sleeps = {}, {}, {}
+    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge, **extra)
+    real_observe, real_sleep = ActorContext.observe, TrafficWorld.sleep
+    rows, polls, sleeps = {}, {}, {}
     for sleeping in (True, False):
         monkeypatch.setattr(TrafficWorld, "sleeping", sleeping)
         calls, slept = [], []
 
-        def wait(ctx, duration, calls=calls):
-            calls.append(duration)
-            return real_wait(ctx, duration)
+        def observe(ctx, ids, fields=None, calls=calls):
+            calls.append(ids[0] == "metagraph")  # a poll's first look
+            return real_observe(ctx, ids, fields)
 
-        def sleep(world, ctx, poll, slept=slept):
-            slept.append(ctx.id)
-            return real_sleep(world, ctx, poll)
+        def sleep(world, ctx, poll, until, slept=slept):
+            slept.append(until)
+            return real_sleep(world, ctx, poll, until)
 
-        monkeypatch.setattr(ActorContext, "wait", wait)
+        monkeypatch.setattr(ActorContext, "observe", observe)
         monkeypatch.setattr(TrafficWorld, "sleep", sleep)
         traffic = Traffic(cfg)
         traffic.genesis()
         rows[sleeping] = [traffic.step() for _ in range(cfg.generations)]
-        waits[sleeping], sleeps[sleeping] = len(calls), len(slept)
+        polls[sleeping], sleeps[sleeping] = sum(calls), slept
     assert rows[True] == rows[False]  # every column, the episode's chain head among them
     assert rows[True][0]["episode_head"] and (rows[True][0]["held_polls"] > 0) == ("stall_fraction" in bridge)
-    assert sleeps[True] > 0 and sleeps[False] == 0
-    assert waits[True] < waits[False]
+    assert sleeps[True] and not sleeps[False]
+    assert any(u < cfg.episode for u in sleeps[True])  # some slept until a deadline
+    assert polls[True] < polls[False] * 0.75
+
+
+def test_quiet_until_is_exactly_when_respond_neither_acts_nor_draws(monkeypatch):
+    """Every fiber state a real episode went through, for every party: where a type says it is
+    quiet until t, `respond` at any time before t returns None and draws nothing from the
+    agent's stream; where it says None, the answer is an action or a draw at some time."""
+    import copy
+    import math
+
+    from simulator.ottochain.parties import Traits, fiber_types
+    from simulator.ottochain.traffic_world import TrafficWorld
+
+    seen: list[tuple[dict, dict]] = []
+    real_apply = TrafficWorld._apply
+
+    def apply(self, world, event):
+        real_apply(self, world, event)
+        for fid in self.last_touched:
+            rec = world.entities.get(fid)
+            if rec is not None and world.kinds[fid] == "fiber":
+                oracle = rec["data"].get("oracleFiberId")
+                views = {oracle: copy.deepcopy(world.entities[oracle])} if oracle in world.entities else {}
+                seen.append((copy.deepcopy(rec), views))
+
+    monkeypatch.setattr(TrafficWorld, "_apply", apply)
+    cfg = small(population=40, generations=1, episode=400.0, fibers_per_agent=3)
+    traffic = Traffic(cfg)
+    traffic.genesis()
+    traffic.step()
+    types = fiber_types(cfg.voters, cfg.bidders)
+    timeout = cfg.behaviour.timeout
+    verdicts = {"quiet": 0, "deadline": 0, "busy": 0}
+    for fiber, views in seen:
+        if fiber["final"]:
+            continue
+        ftype = types[fiber["fiber_type"]]
+        for role, me in enumerate(fiber["parties"]):
+            q = ftype.quiet_until(role, me, fiber, views, timeout)
+            times = [fiber["changed_at"] + dt for dt in (0.0, 1.0, timeout / 3 - 1e-3, timeout - 1e-3)]
+            times += [fiber["changed_at"] + timeout + 1.0, fiber["changed_at"] + 10 * timeout]
+            acted = False
+            for now in times:
+                for coop in (0.0, 0.5, 1.0):
+                    rng = np.random.default_rng(7)
+                    before = rng.bit_generator.state
+                    action = ftype.respond(role, me, fiber, views, Traits(coop, 0.7), rng, now, timeout)
+                    drew = rng.bit_generator.state != before
+                    if q is not None and now < q:
+                        where = (fiber["fiber_type"], fiber["state"], role, now, q)
+                        assert action is None and not drew, where
+                    acted = acted or action is not None or drew
+            if q is None:
+                assert acted, (fiber["fiber_type"], fiber["state"], role)
+            verdicts["busy" if q is None else "quiet" if q == math.inf else "deadline"] += 1
+    assert all(verdicts.values()), verdicts  # every kind of answer was exercised
+
+
+def test_trusted_within_is_networkx_reachability():
+    import networkx as nx
+
+    rng = np.random.default_rng(3)
+    nodes = [f"a{i}" for i in range(30)]
+    edges = [[nodes[int(a)], nodes[int(b)], 0.5] for a, b in rng.integers(0, 30, size=(70, 2)) if a != b]
+    g = trust_graph(edges, nodes)
+    for node in nodes:
+        for depth in (0, 1, 2, 3):
+            want = set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}
+            assert trusted_within(g, node, depth) == want
+    assert trusted_within(g, "nobody", 2) == set()

@@ -145,3 +145,16 @@ def test_libsecp256k1_signatures_are_byte_identical_to_openssl_and_verify_as_ope
     assert forms == {True, False}  # both high-S and low-S signatures were exercised
     assert verify({"id": "zz", "signature": "00"}, {}) is None
     assert verify({"signature": "00"}, {}) is None
+
+
+def test_public_key_from_libsecp256k1_is_openssls():
+    from cryptography.hazmat.primitives import serialization
+
+    for i in range(20):
+        w = Wallet.from_seed_bytes(f"pub/{i}".encode())
+        raw = w.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        assert w.public_hex == raw.hex()
+    g = Wallet.generate()
+    assert Wallet.from_secret(g.secret).address == g.address and "secret" not in repr(g)

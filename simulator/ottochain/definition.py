@@ -56,6 +56,7 @@ class Machine:
     transitions: tuple[Transition, ...]
     source: str = "<definition>"
     by_event: dict[tuple[str, str], tuple[Transition, ...]] = field(default_factory=dict, compare=False)
+    code: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)  # compiled logic
 
     def candidates(self, state: str, event: str) -> tuple[Transition, ...]:
         return self.by_event.get((state, event), ())
@@ -75,6 +76,7 @@ class Script:
     program: Any
     initial_state: Any
     source: str = "<script>"
+    code: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)  # compiled logic
 
 
 def read_json(path: str | Path, what: str = "definition") -> Any:

@@ -45,10 +45,22 @@ def trust_graph(edges: list[list[Any]], nodes: list[str]) -> nx.DiGraph:
 
 
 def trusted_within(g: nx.DiGraph, node: str, depth: int) -> set[str]:
-    """Agents reachable from `node` by vouches in at most `depth` hops (excluding itself)."""
+    """Agents reachable from `node` by vouches in at most `depth` hops (excluding itself):
+    `nx.single_source_shortest_path_length(g, node, cutoff=depth)`, as a plain breadth-first
+    walk over the adjacency (called for every fiber started, on a graph of thousands of edges)."""
     if node not in g:
         return set()
-    return set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}
+    succ = g.succ
+    seen, frontier = {node}, [node]
+    for _ in range(depth):
+        reached = []
+        for a in frontier:
+            for b in succ[a]:
+                if b not in seen:
+                    seen.add(b)
+                    reached.append(b)
+        frontier = reached
+    return seen - {node}
 
 
 def acceptable(reputation: dict[str, float], candidates: list[str], risk_tolerance: float) -> list[str]:

@@ -200,7 +200,12 @@ def type_name(v: Any) -> str:
     return "map"
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def strict_equal(a: Any, b: Any) -> bool:
+    if a.__class__ is b.__class__ and a.__class__ in _PLAIN:
+        return a == b  # the common case, without naming the types
     if type_name(a) != type_name(b):
         return False
     if isinstance(a, list):
@@ -675,3 +680,323 @@ def evaluate(expr: Any, data: Any = None, extensions: bool = True, where: str = 
     """Evaluate `expr` against `data` with OttoChain's semantics."""
     ev = Evaluator(extensions, where)
     return ev.eval(expr, data if data is not None else {}, None)
+
+
+# -- compilation -------------------------------------------------------------------------------
+Code = Callable[[Any, Any], Any]
+"""A compiled expression: `code(data, ctx)` gives what `Evaluator.eval(expr, data, ctx)` gives."""
+_FAILURES = (TypeError, ZeroDivisionError, ValueError, IndexError, KeyError, OverflowError)
+
+
+def compile_logic(expr: Any, extensions: bool = True, where: str = "") -> Callable[[Any], Any]:
+    """`expr` turned once into nested closures: `code(data)` returns (or raises) exactly what
+    `Evaluator(extensions, where)(expr, data)` does, without re-reading the expression's
+    structure at every evaluation. Fibers run the same guards, effects and scripts many times."""
+    code = _Compiler(Evaluator(extensions, where)).node(expr)
+    return lambda data: code(data, None)
+
+
+class _Compiler:
+    """Builds the closures; each mirrors one branch of `Evaluator.eval` (same order of
+    evaluation, same errors, fresh containers for literals)."""
+
+    def __init__(self, ev: Evaluator) -> None:
+        self.ev = ev
+
+    def node(self, expr: Any) -> Code:
+        ev = self.ev
+        if isinstance(expr, dict):
+            if not expr:
+                return lambda data, ctx: {}
+            if len(expr) == 1:
+                key, value = next(iter(expr.items()))
+                if key in ("var", ""):
+                    return self.var(value)
+                if key in ev.ops:
+                    return self.apply(key, value if isinstance(value, list) else [value])
+                try:
+                    _check_key(key, ev.where, ev.extensions)
+                except JsonLogicError:
+                    return _raiser(lambda: _check_key(key, ev.where, ev.extensions))
+            items = [(k, self.node(v)) for k, v in expr.items()]
+            return lambda data, ctx: {k: code(data, ctx) for k, code in items}
+        if isinstance(expr, list):
+            if expr and isinstance(expr[0], str):
+                if expr[0] == "var":
+                    return self.var(expr[1:] if len(expr) > 2 else (expr[1] if len(expr) > 1 else ""))
+                if expr[0] in ev.ops:
+                    return self.apply(expr[0], list(expr[1:]))
+            codes = [self.node(item) for item in expr]
+            return lambda data, ctx: [code(data, ctx) for code in codes]
+        return lambda data, ctx: expr
+
+    # variables
+    def var(self, spec: Any) -> Code:
+        ev = self.ev
+        default: Code | None = None
+        if isinstance(spec, list):
+            if not spec:
+                return lambda data, ctx: ctx if ctx is not None else data
+            if len(spec) > 1:
+                default = self.node(spec[1])
+            spec = spec[0]
+        if isinstance(spec, dict | list):
+            path = self.node(spec)
+            if default is None:
+                return lambda data, ctx: ev.get_var(path(data, ctx), data, ctx, None)
+
+            def dynamic(data: Any, ctx: Any) -> Any:
+                fallback = default(data, ctx)  # first, as eval does
+                return ev.get_var(path(data, ctx), data, ctx, fallback)
+
+            return dynamic
+        return self.static_var(spec, default)
+
+    def static_var(self, path: Any, default: Code | None) -> Code:
+        """`get_var` for a path known now: the key split once."""
+        ev = self.ev
+        key = "" if path is None else (str(path) if not isinstance(path, float) else repr(path))
+        if isinstance(path, float) and path.is_integer():
+            key = str(int(path))
+        if key == "" or key.endswith(".") or (not ev.extensions and key.split(".")[0] in EXTENSION_VARS):
+            if default is None:
+                return lambda data, ctx: ev.get_var(path, data, ctx, None)
+            return lambda data, ctx: ev.get_var(path, data, ctx, default(data, ctx))
+        head, _, rest = key.partition(".")
+        segs = [(s, _index(s)) for s in key.split(".")]
+        rest_segs = [(s, _index(s)) for s in rest.split(".")] if rest else []
+
+        def walk(node: Any, steps: list[tuple[str, int | None]], fallback: Any) -> Any:
+            for seg, idx in steps:
+                if isinstance(node, dict):
+                    node = node.get(seg)
+                elif isinstance(node, list):
+                    if idx is None:
+                        return fallback
+                    node = node[idx] if 0 <= idx < len(node) else None
+                else:
+                    node = None
+                if node is None:
+                    return fallback
+            return node
+
+        def get(data: Any, ctx: Any) -> Any:
+            fallback = default(data, ctx) if default is not None else None
+            if isinstance(ctx, dict) and isinstance(data, dict):
+                node = ctx[head] if head in ctx else data.get(head)
+                if node is None:
+                    return fallback
+                return walk(node, rest_segs, fallback) if rest_segs else node
+            node = data
+            if isinstance(ctx, list) and isinstance(data, list):
+                node = data + ctx
+            elif ctx is not None and not isinstance(ctx, str | int | float | bool):
+                node = ctx
+            return walk(node, segs, fallback)
+
+        if default is None:  # the common `{"var": "a.b"}` outside callbacks, walked inline
+
+            def plain(data: Any, ctx: Any) -> Any:
+                if ctx is not None:
+                    return get(data, ctx)
+                node = data
+                for seg, idx in segs:
+                    if isinstance(node, dict):
+                        node = node.get(seg)
+                    elif isinstance(node, list):
+                        if idx is None:
+                            return None
+                        node = node[idx] if 0 <= idx < len(node) else None
+                    else:
+                        return None
+                    if node is None:
+                        return None
+                return node
+
+            return plain
+        return get
+
+    # operators
+    def apply(self, op: str, raw: list[Any]) -> Code:
+        body = self.body(op, raw)
+        if op in _CANNOT_FAIL and (op == "if" or len(raw) == _CANNOT_FAIL[op]):
+            return body  # only its operands can fail, and they report their own errors
+        where = self.ev.where
+
+        def run(data: Any, ctx: Any) -> Any:
+            try:
+                return body(data, ctx)
+            except JsonLogicError as exc:
+                if not exc.where and where:
+                    raise JsonLogicError(str(exc), exc.op or op, where) from None
+                raise
+            except _FAILURES as exc:
+                raise JsonLogicError(f"operator {op!r} failed: {exc}", op, where) from None
+
+        return run
+
+    def body(self, op: str, raw: list[Any]) -> Code:
+        ev = self.ev
+        if op == "if":
+            return self.if_(raw)
+        if op == "let":
+            return self.let(raw)
+        if op in CALLBACK_OPS:
+            return self.callback(op, raw)
+        codes = [self.node(a) if isinstance(a, dict | list) else _constant(a) for a in raw]
+        if op == "missing":
+            return lambda data, ctx: _missing(ev, [c(data, ctx) for c in codes], data)
+        if op == "missing_some":
+
+            def some(data: Any, ctx: Any) -> Any:
+                args = [c(data, ctx) for c in codes]
+                _need(args, 2, op)
+                return _missing_some(ev, args, data)
+
+            return some
+        fast = self.fast(op, raw, codes)
+        if fast is not None:
+            return fast
+        handler = _OPS.get(op)
+        if handler is None:  # noop, or a tag without an implementation: after its arguments
+
+            def unsupported(data: Any, ctx: Any) -> Any:
+                for c in codes:
+                    c(data, ctx)
+                _fail(f"operator {op!r} is not supported", op)
+
+            return unsupported
+        if len(codes) == 1:
+            (a,) = codes
+            return lambda data, ctx: handler(ev, [a(data, ctx)])
+        if len(codes) == 2:
+            a, b = codes
+            return lambda data, ctx: handler(ev, [a(data, ctx), b(data, ctx)])
+        return lambda data, ctx: handler(ev, [c(data, ctx) for c in codes])
+
+    @staticmethod
+    def fast(op: str, raw: list[Any], codes: list[Code]) -> Code | None:
+        """Direct code for the hottest operators with their usual arity (same results)."""
+        if len(raw) == 2 and op in ("===", "!==", "==", "!="):
+            test = strict_equal if op in ("===", "!==") else loose_equal
+            negate = op.startswith("!")
+            a, b = codes
+            if not isinstance(raw[1], dict | list):
+                k = raw[1]
+                if negate:
+                    return lambda data, ctx: not test(a(data, ctx), k)
+                return lambda data, ctx: test(a(data, ctx), k)
+            if negate:
+                return lambda data, ctx: not test(a(data, ctx), b(data, ctx))
+            return lambda data, ctx: test(a(data, ctx), b(data, ctx))
+        if len(raw) == 1 and op in ("!", "!!"):
+            (a,) = codes
+            if op == "!":
+                return lambda data, ctx: not truthy(a(data, ctx))
+            return lambda data, ctx: truthy(a(data, ctx))
+        return None
+
+    def if_(self, raw: list[Any]) -> Code:
+        if not raw:
+            return lambda data, ctx: None
+        pairs = [(self.node(raw[i]), self.node(raw[i + 1])) for i in range(0, len(raw) - 1, 2)]
+        last = self.node(raw[-1]) if len(raw) % 2 == 1 else None
+
+        def run(data: Any, ctx: Any) -> Any:
+            for test, then in pairs:
+                if truthy(test(data, ctx)):
+                    return then(data, ctx)
+            return last(data, ctx) if last is not None else None
+
+        return run
+
+    def let(self, raw: list[Any]) -> Code:
+        if len(raw) != 2 or not isinstance(raw[0], list):
+            return _raiser(lambda: _fail("'let' expects [[[name, expr], ...], body]", "let"))
+        bindings: list[tuple[str, Code] | None] = []  # None: a malformed binding, raised when reached
+        for binding in raw[0]:
+            if isinstance(binding, list) and len(binding) == 2 and isinstance(binding[0], str):
+                bindings.append((binding[0], self.node(binding[1])))
+            else:
+                bindings.append(None)
+        body = self.node(raw[1])
+
+        def run(data: Any, ctx: Any) -> Any:
+            scope = dict(ctx) if isinstance(ctx, dict) else {}
+            for binding in bindings:
+                if binding is None:
+                    raise JsonLogicError("'let' bindings are [name, expr] pairs", "let")
+                scope[binding[0]] = binding[1](data, scope)
+            return body(data, scope)
+
+        return run
+
+    def callback(self, op: str, raw: list[Any]) -> Code:
+        if len(raw) < 2:
+            if op == "count" and raw:
+                items = self.node(raw[0])
+
+                def count(data: Any, ctx: Any) -> Any:
+                    value = items(data, ctx)
+                    return len(value) if isinstance(value, list) else 0
+
+                return count
+            return _raiser(lambda: _fail(f"{op!r} expects [array, callback]", op))
+        source, fn = self.node(raw[0]), self.node(raw[1])
+        extra = self.node(raw[2]) if len(raw) > 2 else None
+
+        def run(data: Any, ctx: Any) -> Any:
+            items = source(data, ctx)
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise JsonLogicError(f"{op!r}: expected an array, got {type_name(items)}", op)
+            if op == "reduce":
+                acc = extra(data, ctx) if extra is not None else None
+                for item in items:
+                    acc = fn(data, {"current": item, "accumulator": acc})
+                return acc
+            results = [(item, fn(data, item)) for item in items]
+            if op == "map":
+                return [r for _, r in results]
+            if op == "filter":
+                return [item for item, r in results if truthy(r)]
+            if op == "all":
+                return bool(results) and all(truthy(r) for _, r in results)
+            if op == "some":
+                need = to_number(extra(data, ctx), op) if extra is not None else 1
+                return sum(truthy(r) for _, r in results) >= need
+            if op == "none":
+                return not any(truthy(r) for _, r in results)
+            if op == "find":
+                return next((item for item, r in results if truthy(r)), None)
+            return sum(truthy(r) for _, r in results)  # count
+
+        return run
+
+
+_CANNOT_FAIL = {"if": 0, "===": 2, "!==": 2, "!": 1, "!!": 1}  # with this many operands
+
+
+def _constant(value: Any) -> Code:
+    return lambda data, ctx: value
+
+
+def _raiser(fail: Callable[[], Any]) -> Code:
+    """Code that raises what `fail()` raises (an error of the expression, when it is reached)."""
+
+    def run(data: Any, ctx: Any) -> Any:
+        fail()
+
+    return run
+
+
+def _fail(message: str, op: str) -> None:
+    raise JsonLogicError(message, op)
+
+
+def _index(seg: str) -> int | None:
+    try:
+        return int(seg)
+    except ValueError:
+        return None

@@ -12,12 +12,14 @@ never owners and every step they took was refused ("not signed by owner").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 Action = tuple[str, dict[str, Any]] | None
+NEVER = math.inf
 TTT_ORACLE = "11111111-1111-1111-1111-111111111111"  # the oracle id the published definition names
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 
@@ -61,6 +63,14 @@ class FiberType:
     ) -> Action:
         raise NotImplementedError
 
+    def quiet_until(
+        self, role: int, me: str, fiber: dict[str, Any], views: dict[str, Any], timeout: float
+    ) -> float | None:
+        """Until when `respond` surely returns None without drawing from `rng`, as long as the
+        fiber (and `views`) do not change: a time (a timeout that will fire then), `NEVER`, or
+        None when it may act or draw now. Lets an agent sleep instead of polling (same record)."""
+        return None
+
     def cosign(self, role: int, invitation: dict[str, Any], traits: Traits, rng: np.random.Generator) -> bool:
         """Whether a counterparty co-signs the create it is invited to (and so becomes an owner)."""
         return bool(rng.random() < 0.5 + traits.cooperativeness / 2)
@@ -74,6 +84,11 @@ class FiberType:
 
 def stale(fiber: dict[str, Any], now: float, timeout: float) -> bool:
     return now - fiber.get("changed_at", 0.0) > timeout
+
+
+def stale_at(fiber: dict[str, Any], timeout: float) -> float:
+    """When `stale(fiber, now, timeout)` turns true (polls after this time see it)."""
+    return fiber.get("changed_at", 0.0) + timeout
 
 
 class SimpleOrder(FiberType):
@@ -106,6 +121,12 @@ class SimpleOrder(FiberType):
             return "cancel", {"reason": "timeout"}
         return None
 
+    def quiet_until(self, role, me, fiber, views, timeout):
+        state = fiber["state"]
+        if (role, state) in ((1, "pending"), (1, "confirmed"), (0, "shipped")):
+            return None
+        return stale_at(fiber, timeout) if (role, state) == (0, "pending") else NEVER
+
 
 class TokenEscrow(FiberType):
     name = "TokenEscrow"
@@ -125,6 +146,12 @@ class TokenEscrow(FiberType):
         if role == 0 and state == "funded" and stale(fiber, now, timeout):
             return "refund", {}
         return None
+
+    def quiet_until(self, role, me, fiber, views, timeout):
+        state = fiber["state"]
+        if (role, state) in ((0, "pending"), (1, "funded")):
+            return None
+        return stale_at(fiber, timeout) if (role, state) == (0, "funded") else NEVER
 
 
 class Contract(FiberType):
@@ -182,6 +209,21 @@ class Contract(FiberType):
             }
         return None
 
+    def quiet_until(self, role, me, fiber, views, timeout):
+        state, data = fiber["state"], fiber["data"]
+        if state == "PROPOSED":
+            return None if role == 1 else stale_at(fiber, timeout)
+        if state == "ACTIVE":
+            done = [c.get("agent") for c in data.get("completions") or []]
+            if len(done) >= 2 or me not in done:
+                return None
+            return stale_at(fiber, timeout) if role == 0 else NEVER
+        if state == "DISPUTED":
+            if me != data.get("disputedBy"):
+                return None
+            return stale_at(fiber, timeout) if role == 0 else NEVER
+        return NEVER
+
     def outcome(self, fiber, views=None):
         if fiber["state"] == "COMPLETED" and fiber["data"].get("disputedAt") is not None:
             return "COMPLETED after dispute"
@@ -212,6 +254,9 @@ class ApprovalWorkflow(FiberType):
                 return "approve", {"approver": me}
             return "reject", {"approver": me, "reason": "budget constraints"}
         return None
+
+    def quiet_until(self, role, me, fiber, views, timeout):
+        return None if (role, fiber["state"]) in ((0, "draft"), (1, "submitted")) else NEVER
 
 
 class Voting(FiberType):
@@ -268,6 +313,18 @@ class Voting(FiberType):
                 }
         return None
 
+    def quiet_until(self, role, me, fiber, views, timeout):
+        state, data = fiber["state"], fiber["data"]
+        if state == "ACTIVE" and role == 0:
+            return None
+        if state == "VOTING":
+            votes = data.get("votes") or {}
+            if me not in votes:
+                return None
+            if role == 0:
+                return None if len(votes) == len(data.get("members") or {}) else stale_at(fiber, timeout)
+        return NEVER
+
     def completed(self, fiber):
         voters = len(fiber["data"].get("members") or {})
         return super().completed(fiber) and fiber.get("tally", {}).get("vote", 0) * 2 > voters
@@ -323,6 +380,19 @@ class Auction(FiberType):
                 return "bid", {"agent": me, "amount": amount}
         return None
 
+    def quiet_until(self, role, me, fiber, views, timeout):
+        state, data = fiber["state"], fiber["data"]
+        if role == 0:
+            if state in ("PROPOSED", "CLOSING"):
+                return None
+            return stale_at(fiber, timeout / 3) if state == "OPEN" else NEVER
+        if state == "OPEN" and data.get("highBidder") != me:
+            high = data.get("highBid")
+            amount = data["minBid"] if not high else high + data["bidIncrement"]
+            if amount <= _valuation(me, data):
+                return None
+        return NEVER
+
 
 def _valuation(me: str, data: dict[str, Any]) -> int:
     import hashlib
@@ -374,6 +444,20 @@ class TicTacToe(FiberType):
         if role == 0 and stale(fiber, now, timeout):
             return "cancel_game", {"requestedBy": me, "reason": "opponent timed out"}
         return None
+
+    def quiet_until(self, role, me, fiber, views, timeout):
+        state, data = fiber["state"], fiber["data"]
+        if state == "setup":
+            return None if role == 0 else NEVER
+        if state != "playing":
+            return NEVER
+        game = (views.get(data.get("oracleFiberId")) or {}).get("data") or {}
+        status = game.get("status")
+        if status in ("Won", "Draw"):
+            return None if role == 0 else NEVER
+        if status == "InProgress" and game.get("currentTurn") == ("X" if role == 0 else "O"):
+            return None
+        return stale_at(fiber, timeout) if role == 0 else NEVER
 
     def outcome(self, fiber, views=None):
         if fiber["state"] == "finished":

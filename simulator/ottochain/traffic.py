@@ -52,6 +52,7 @@ COLUMNS = [
     *[f"completion_{t}" for t in FIBER_TYPES],
     "attestations",
     "attestations_per_agent",
+    "attestations_lifetime_per_agent",
     "vouches",
     "reputation_avg",
     "reputation_queries",
@@ -223,6 +224,7 @@ class Traffic:
         values = list(fit.values())
         n = len(self.members)
         b = facts["bridge"]
+        lifetime = round(float(np.mean([m["attestations"] for m in self.members])), 6)  # since birth
         row: dict[str, Any] = {
             "generation": self.generation,
             "fitness_avg": round(float(np.mean(values)), 6),
@@ -239,7 +241,8 @@ class Traffic:
             row[f"completion_{t}"] = round(r["completed"] / r["created"], 6) if r and r["created"] else ""
         row.update(
             attestations=facts["attestations"],
-            attestations_per_agent=round(facts["attestations"] / n, 6),
+            attestations_per_agent=round(facts["attestations"] / n, 6),  # this generation's
+            attestations_lifetime_per_agent=lifetime,
             vouches=len(facts["vouches"]),
             reputation_avg=round(float(np.mean([m["reputation"] for m in self.members])), 6),
             reputation_queries=facts["reputation_queries"],

@@ -73,7 +73,10 @@ def report(summary: dict[str, Any], csv_path: Path, out: Path) -> Path:
         f"| completion, mean over generations (completed / created) | {o['completion_mean']:.1%} |",
         "| mean fitness, first fifth -> last fifth of the run | "
         f"{o['fitness_first_fifth']} -> {o['fitness_last_fifth']} |",
-        f"| attestations per agent per generation (mean) | {df['attestations_per_agent'].mean():.2f} |",
+        "| attestations per agent per generation: first generation / mean | "
+        f"{df['attestations_per_agent'].iloc[0]:.2f} / {df['attestations_per_agent'].mean():.2f} |",
+        "| attestations per agent over its lifetime (members of the last generation, mean) | "
+        f"{df['attestations_lifetime_per_agent'].iloc[-1]:.2f} |",
         f"| bridge failures (outage, error, lost answer) | {o['bridge_failures']} |",
         f"| retried messages dropped as duplicates by the metagraph | {o['duplicates']} |",
         f"| transitions lost / applied twice | {o['lost']} / {o['double_applied']} |",

@@ -6,35 +6,41 @@ agent, as data. Agents send every signed message through the bridge (`bridge.py`
 outbox of requests not yet accepted, and retry them after min(1000*2^failures, 60000) ms,
 with a circuit breaker that stops all sending while open.
 
-Agents poll at exponential intervals (a Poisson process per agent). A poll that could only
-look, because the agent has nothing in flight and nothing pending, costs a SimPy step and
-changes nothing; so an agent with nothing pending sleeps instead (`TrafficWorld.sleep`),
-and any event that touches it wakes it. On waking it draws the poll times it skipped from its
-own stream, exactly as its polling would have, and resumes at the first poll after the wake:
-the same polls see the same world, so the record and its chain head are unchanged, with a
-small fraction of the SimPy steps. A skipped poll that would have seen a stalled metagraph
-still counts in `held_polls`.
+Agents poll at exponential intervals (a Poisson process per agent). Most polls could only
+look: the agent waits for the bridge's answer, a receipt, a co-signature, or its turn in a
+fiber. So after each poll an agent asks `quiet_until()`: if its next poll could neither act
+nor draw from its stream unless an event touches it (what it sent, its invitations,
+co-signatures, vouches, the fibers it is party to), it sleeps (`TrafficWorld.sleep`) until
+such an event wakes it or until its next deadline (a fiber's timeout, a retry, a backoff, the
+breaker closing). It keeps its poll times (drawn from its own stream exactly as its polls
+draw them) and resumes at the first poll after the wake: the polls that run are the polls it
+would have run and see the same world, so the record and its chain head are unchanged (the
+test compares against agents that poll every time), with a fraction of the polls.
 """
 
 from __future__ import annotations
 
-import bisect
-import copy
+import heapq
 import math
+import pickle
 from collections.abc import Generator
 from typing import Any
+
+import simpy
+from simpy.core import NORMAL
 
 from ..engine import ActorContext, Event, World
 from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
-from .definition import load_definition
 from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
 from .parties import Traits
 from .traffic_config import TrafficScenario
 from .wallet import Wallet
-from .world import OttoWorld, shared_definitions
+from .world import OttoWorld, cached_definition, shared_definitions
 
 NEGATIVE = {"reject", "dispute"}  # events that count as a violation of the sender
+TICKING = object()
+MARGIN = 1e-6  # a sleeper with a deadline wakes this much before it (a poll too early only looks)
 
 
 class TrafficWorld(OttoWorld):
@@ -55,7 +61,8 @@ class TrafficWorld(OttoWorld):
         self.member_wallets = wallets
         self.identities = identities
         self.reputation = {m["id"]: m["reputation"] for m in members}
-        self.graph = trust_graph(edges, sorted(self.members))
+        self.ids = sorted(self.members)
+        self.graph = trust_graph(edges, self.ids)
         self.reputation_queries = 0
         self.initiated: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
@@ -63,8 +70,7 @@ class TrafficWorld(OttoWorld):
         self.held_polls = 0
         self.outboxes: dict[str, dict[str, Any]] = {}
         self._script_tx: dict[str, str] = {}
-        self._sleepers: dict[str, tuple[Any, ActorContext, float, float]] = {}
-        self._seal_times: list[float] = []
+        self._sleepers: dict[str, Any] = {}  # sleeping agent -> its wake-up event (or TICKING)
         self._acceptable: dict[str, list[str]] = {}
         super().__init__(cfg.episode_scenario(seed), sinks)
         for etype, reducer in list(self.world.reducers.items()):
@@ -72,7 +78,7 @@ class TrafficWorld(OttoWorld):
 
     def _populate(self) -> None:
         w = self.world
-        self.ledger.define(KEY, load_definition(shared_definitions(self.scenario) / DEFINITION, True))
+        self.ledger.define(KEY, cached_definition(shared_definitions(self.scenario) / DEFINITION, True))
         w.entities["metagraph"].update({"seen": {}, "duplicates": 0})
         w.register("bridge", "bridge", new_bridge_state())
         w.on(
@@ -80,7 +86,7 @@ class TrafficWorld(OttoWorld):
             make_bridge_reducer(self.cfg.bridge, self.scenario.metagraph.snapshot_interval, w.rng("bridge")),
         )
         w.on("forward", forward)
-        w.on("seal", self._seal)
+        w.on("seal", seal)
         w.register("identity", "service", {"attestations": [], "vouches": []})
         w.on("attest", _attest)
         w.on("vouch", _vouch)
@@ -95,7 +101,7 @@ class TrafficWorld(OttoWorld):
                 {"address": wallet.address, "fibers": [], "invites": {}, "cosigns": {}, "vouches": {}},
             )
         for fid, rec in sorted(self.identities.items()):
-            rec = copy.deepcopy(rec)
+            rec = pickle.loads(pickle.dumps(rec, pickle.HIGHEST_PROTOCOL))  # a deep copy, faster
             self.ledger.fibers[fid] = rec
             w.register(fid, "identity", rec)
         self.agent_of = {addr: aid for aid, addr in self.address_of.items()}
@@ -115,72 +121,64 @@ class TrafficWorld(OttoWorld):
         """The other members `aid` would deal with (`identity.acceptable`); reputation and
         traits are fixed within a generation, so each agent's answer is computed once."""
         if aid not in self._acceptable:
-            others = [a for a in sorted(self.members) if a != aid]
+            others = [a for a in self.ids if a != aid]
             tolerance = self.members[aid]["traits"]["risk_tolerance"]
             self._acceptable[aid] = acceptable(self.reputation, others, tolerance)
         return self._acceptable[aid]
 
-    def _seal(self, world: World, event: Event) -> list[Event]:
-        self._seal_times.append(world.now)
-        return seal(world, event)
-
     # -- sleeping agents ------------------------------------------------------------------------
     def _waking(self, reducer: Any) -> Any:
-        """The reducer, then a wake-up for a sleeping agent the event is from or for."""
+        """The reducer, then a wake-up for a sleeping agent the event is from or for (and for
+        the counterparties of an abandoned fiber, whose invitations it withdraws)."""
 
         def apply(world: World, event: Event) -> Any:
             out = reducer(world, event)
             if self._sleepers:
                 self.wake(event.target)
                 self.wake(event.source)
+                if event.type == "abandon":
+                    for aid in event.payload["counterparties"]:
+                        self.wake(aid)
             return out
 
         return apply
 
     def wake(self, aid: str) -> None:
-        entry = self._sleepers.pop(aid, None)
-        if entry is not None:
-            entry[0].succeed()
+        wake = self._sleepers.pop(aid, None)
+        if wake is not None and wake is not TICKING:
+            wake.succeed()
 
-    def sleep(self, ctx: ActorContext, poll: float) -> Generator[Any, Any, None]:
-        """Wait for a wake-up, then until the first of the agent's poll times after it (drawn
-        from its stream as its polls would have drawn them)."""
+    def sleep(self, ctx: ActorContext, poll: float, until: float = math.inf) -> Generator[Any, Any, None]:
+        """Skip the agent's polls until the first poll after a wake-up (an event that touched
+        the agent) or after `until` less `MARGIN` (a poll too early only looks). The poll
+        times are drawn from the agent's stream as its polls draw them, so the polls that do
+        run are the polls it would have run. While the metagraph may stall, the agent ticks
+        through its poll times instead (a skipped poll may count in `held_polls`)."""
+        aid, env = ctx.id, self.world.env
+        if self.cfg.bridge.stall_fraction > 0:
+            yield from self._tick(ctx, poll, until)
+            return
         start = ctx.now
-        wake = self.world.env.event()
-        self._sleepers[ctx.id] = (wake, ctx, start, poll)
+        wake = self._sleepers[aid] = env.event()
+        if until < self.cfg.episode:
+            timer = env.timeout(max(until - MARGIN - start, 0.0))
+            timer.callbacks.append(lambda _: self._sleepers.get(aid) is wake and self.wake(aid))
         yield wake
         t, now = start, ctx.now
+        while (t := t + float(ctx.rng.exponential(poll))) <= now:
+            pass
+        yield _at(env, t)
+
+    def _tick(self, ctx: ActorContext, poll: float, until: float) -> Generator[Any, Any, None]:
+        aid, interval = ctx.id, self.scenario.metagraph.snapshot_interval
+        self._sleepers[aid] = TICKING
         while True:
-            nxt = t + float(ctx.rng.exponential(poll))
-            if nxt > now:
+            yield ctx.wait(float(ctx.rng.exponential(poll)))
+            if aid not in self._sleepers or ctx.now >= until - MARGIN:
                 break
-            t = nxt
-            self._skipped_poll(t)
-        delay = nxt - now
-        while now + delay < nxt:  # land exactly on the poll time a poll would have reached
-            delay = math.nextafter(delay, math.inf)
-        while now + delay > nxt:
-            delay = math.nextafter(delay, -math.inf)
-        yield ctx.wait(delay)
-
-    def _skipped_poll(self, t: float) -> None:
-        """A poll skipped while asleep would have looked at the metagraph's health at `t`."""
-        if self.cfg.bridge.stall_fraction <= 0:
-            return
-        i = bisect.bisect_left(self._seal_times, t)
-        sealed = {"ordinal": 0, "sealed_at": self._seal_times[i - 1] if i else 0.0}
-        if not health(sealed, t, self.scenario.metagraph.snapshot_interval)["producing"]:
-            self.held_polls += 1
-
-    def _finish_sleepers(self) -> None:
-        """The polls the still sleeping agents skipped up to the episode's end."""
-        sleepers, self._sleepers = self._sleepers, {}
-        if self.cfg.bridge.stall_fraction <= 0:
-            return
-        for aid in sorted(sleepers):
-            _, ctx, t, poll = sleepers[aid]
-            while (t := t + float(ctx.rng.exponential(poll))) < self.cfg.episode:
-                self._skipped_poll(t)
+            if not health(self.world.entities["metagraph"], ctx.now, interval)["producing"]:
+                self.held_polls += 1  # what the skipped poll would have counted
+        self._sleepers.pop(aid, None)
 
     def send(self, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
         """Queue a signed message in the agent's outbox; the agent's loop sends it via the bridge."""
@@ -198,9 +196,13 @@ class TrafficWorld(OttoWorld):
         tx = world.entities["metagraph"]["inflight"][event.payload["tx"]]
         super()._apply(world, event)
         mg = world.entities["metagraph"]
+        self.wake(tx["id"].rsplit("-", 1)[0])  # the sender: its receipt is in
         if event.payload["result"] == "accepted":
             for addr in tx["message"].get("parties", ()):
                 self.wake(self.agent_of.get(addr, ""))
+            for fid in self.last_touched:  # the parties of every fiber it changed
+                for addr in self.ledger.fibers[fid].get("parties", ()):
+                    self.wake(self.agent_of.get(addr, ""))
             applied = mg.setdefault("applied", {})
             applied[tx["id"]] = applied.get(tx["id"], 0) + 1
             msg = tx["message"]
@@ -211,7 +213,6 @@ class TrafficWorld(OttoWorld):
     # -- after the run ------------------------------------------------------------------------
     def facts(self) -> dict[str, Any]:
         """Per agent: fibers, completed, types, counterparties, earnings, identity counts."""
-        self._finish_sleepers()
         w = self.world
         per = {
             a: {
@@ -265,10 +266,8 @@ class TrafficWorld(OttoWorld):
             "agents": per,
             "by_type": by_type,
             "initiated": self.initiated,
-            "identities": {
-                f: copy.deepcopy(self.ledger.fibers[f])
-                for f in sorted(self.ledger.fibers)
-                if f.startswith("identity-")
+            "identities": {  # the episode is over: its records are handed on as they are
+                f: self.ledger.fibers[f] for f in sorted(self.ledger.fibers) if f.startswith("identity-")
             },
             "vouches": [list(v) for v in reg["vouches"]],
             "bridge": dict(w.entities["bridge"]["counts"]),
@@ -285,6 +284,15 @@ class TrafficWorld(OttoWorld):
 
     def tx_counter_ids(self) -> list[str]:
         return [f"{aid}-{i}" for aid, n in self.tx_counter.items() for i in range(1, n + 1)]
+
+
+def _at(env: simpy.Environment, when: float) -> simpy.Event:
+    """An event at exactly time `when`. A timeout lands at now + delay, and not every time is
+    such a sum from a time other than the previous poll's (rounding to even skips some)."""
+    event = env.event()
+    event._ok, event._value = True, None
+    heapq.heappush(env._queue, (when, NORMAL, next(env._eid), event))
+    return event
 
 
 def _transfers(name: str, data: dict[str, Any], agent_of: dict[str, str]) -> list[tuple[str, float]]:
@@ -340,20 +348,72 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
     finished: set[str] = set()  # fibers seen in a final state
     attested = member.get("attested", False)
     state = sim.world.entities[ctx.id]
+    entities = sim.world.entities
+    stall = cfg.bridge.stall_fraction > 0
+
+    def quiet_until() -> float | None:
+        """Until when the next poll could only look, unless an event touches the agent (what
+        it sent, its invitations, co-signatures, vouches, fibers): a time, math.inf, or None
+        when the next poll may act or draw from the agent's stream. Read from the live world,
+        which is what the next poll would observe."""
+        now = ctx.now
+        receipts = entities["metagraph"]["receipts"]
+        responses = entities["bridge"]["responses"]
+        until = math.inf
+        for txid, item in outbox.items():
+            if txid in receipts:
+                return None
+            if item["sent"]:
+                if f"{txid}#{item['attempt']}" in responses:
+                    return None
+                continue
+            if stall:
+                return None
+            if item["after"] and receipts.get(item["after"]) != "accepted":
+                continue
+            ready = max(open_until, item.get("not_before", 0.0))
+            if ready <= now:
+                return None
+            until = min(until, ready)
+        if any(txid not in outbox and txid in receipts for txid in waiting.values()):
+            return None
+        if now < open_until:
+            return min(until, open_until)
+        busy = completions or len(state["vouches"]) > len(recorded_vouches)
+        if ident not in waiting and (not ident_ready or busy):
+            return None
+        if any(f not in answered for f in state["invites"]):
+            return None
+        for fid, prop in proposals.items():
+            answers = state["cosigns"].get(fid, {})
+            others = prop["parties"][1:]
+            if any(answers.get(p, 0) is None for p in others) or all(p in answers for p in others):
+                return None
+            until = min(until, prop["at"] + beh.timeout)
+        if initiated < cfg.fibers_per_agent and now < initiate_until:
+            return None
+        for fid in state["fibers"]:
+            if fid in waiting or fid in finished:
+                continue
+            if retry_at.get(fid, 0.0) > now:
+                until = min(until, retry_at[fid])
+                continue
+            fiber = entities[fid]
+            if fiber["final"]:
+                return None
+            oracle = fiber["data"].get("oracleFiberId")
+            views = {oracle: entities[oracle]} if oracle in entities else {}
+            role = fiber["parties"].index(me)
+            q = sim.types[fiber["fiber_type"]].quiet_until(role, me, fiber, views, beh.timeout)
+            if q is None or q <= now:
+                return None
+            until = min(until, q)
+        return until
+
     while ctx.now < cfg.episode:
-        idle = (  # the next poll could only look: nothing in flight, nothing pending
-            not outbox
-            and not waiting
-            and not proposals
-            and not completions
-            and ident_ready
-            and (initiated >= cfg.fibers_per_agent or ctx.now >= initiate_until)
-            and len(state["vouches"]) <= len(recorded_vouches)
-            and all(f in answered for f in state["invites"])
-            and all(f in finished for f in state["fibers"])
-        )
-        if idle and sim.sleeping:
-            yield from sim.sleep(ctx, poll)
+        until = quiet_until() if sim.sleeping else None
+        if until is not None:
+            yield from sim.sleep(ctx, poll, until)
         else:
             yield ctx.wait(float(rng.exponential(poll)))
         obs = yield ctx.observe(["metagraph", "bridge", ctx.id])
@@ -561,11 +621,10 @@ def _initiate(
     sim.initiated.setdefault(ctx.id, {})
     sim.initiated[ctx.id][name] = sim.initiated[ctx.id].get(name, 0) + 1
     ftype = sim.types[name]
-    others = [a for a in sorted(sim.members) if a != ctx.id]
     sim.reputation_queries += 1
     pool = sim.acceptable_to(ctx.id)
     if len(pool) < ftype.counterparties:
-        pool = others
+        pool = [a for a in sim.ids if a != ctx.id]
     vouched = trusted_within(sim.graph, ctx.id, 1)
     near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
     pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]

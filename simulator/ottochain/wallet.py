@@ -20,14 +20,14 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import coincurve
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -90,13 +90,16 @@ def rfc6979_nonce(secret: int, digest: bytes) -> int:
 
 @dataclass(frozen=True)
 class Wallet:
-    key: ec.EllipticCurvePrivateKey
+    """A secp256k1 private key. The OpenSSL key object (`key`) is made on first use: the
+    public key comes from libsecp256k1, in a small fraction of the time."""
+
+    secret: int = field(repr=False)
 
     @classmethod
     def from_secret(cls, secret: int) -> Wallet:
         if not 0 < secret < ORDER:
             raise WalletError("private key out of range for secp256k1")
-        return cls(ec.derive_private_key(secret, CURVE))
+        return cls(secret)
 
     @classmethod
     def from_hex(cls, text: str) -> Wallet:
@@ -112,22 +115,24 @@ class Wallet:
 
     @classmethod
     def generate(cls) -> Wallet:
-        return cls(ec.generate_private_key(CURVE))
+        return cls(ec.generate_private_key(CURVE).private_numbers().private_value)
+
+    @cached_property
+    def key(self) -> ec.EllipticCurvePrivateKey:
+        return ec.derive_private_key(self.secret, CURVE)
 
     @cached_property
     def public_hex(self) -> str:
-        raw = self.key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        return raw.hex()
+        """The uncompressed point (X9.62: 04 || X || Y), as OpenSSL encodes it."""
+        return self._signer.public_key.format(compressed=False).hex()
 
     @cached_property
     def address(self) -> str:
         return dag_address(self.public_hex)
 
-    @cached_property
+    @property
     def _secret(self) -> int:
-        return self.key.private_numbers().private_value
+        return self.secret
 
     @cached_property
     def _signer(self) -> coincurve.PrivateKey:
@@ -153,11 +158,12 @@ class Wallet:
         return {"id": self.public_hex, "signature": encode_dss_signature(r, s).hex()}
 
 
-def verify(proof: dict[str, str], message: Any) -> str | None:
-    """The signer's address when `proof` signs `message`, else None."""
+def verify(proof: dict[str, str], message: Any, data: bytes | None = None) -> str | None:
+    """The signer's address when `proof` signs `message`, else None. `data`: the message's
+    canonical bytes when the caller has them (one message, several proofs)."""
     try:
         key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
-        data = canonical(message)
+        data = canonical(message) if data is None else data
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if not _fast_verify(key, signature, data) and not _openssl_verify(key, signature, data):
@@ -171,11 +177,11 @@ def openssl_sign(wallet: Wallet, message: Any) -> dict[str, str]:
     return {"id": wallet.public_hex, "signature": wallet.key.sign(canonical(message), SIGNING).hex()}
 
 
-def openssl_verify(proof: dict[str, str], message: Any) -> str | None:
+def openssl_verify(proof: dict[str, str], message: Any, data: bytes | None = None) -> str | None:
     """`verify` through OpenSSL alone (the reference)."""
     try:
         key, signature = bytes.fromhex(proof["id"]), bytes.fromhex(proof["signature"])
-        data = canonical(message)
+        data = canonical(message) if data is None else data
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return dag_address(proof["id"]) if _openssl_verify(key, signature, data) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,39 @@ from ..engine import Channel, Event, LatencyModel, RecordLayout, World
 from ..scenario import ScenarioError
 from .agents import agent
 from .config import OttoScenario
-from .definition import DefinitionError, Machine, load_definition, parse_machine
+from .definition import DefinitionError, Machine, Script, load_definition, parse_machine
 from .engine import Ledger, Outcome
 from .parties import TTT_ORACLE, FiberType, Traits, fiber_types
-from .wallet import Wallet, verify
+from .wallet import Wallet, canonical, verify
 
 LAYOUT_FIELDS = ("fiber_type", "state", "sequence", "final")
 INVALID_SIGNATURE = "invalid signature"
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: $timestamp = this + simulated ms
+
+
+@lru_cache(maxsize=256)
+def _load(path: str, stamp: tuple[int, int], extensions: bool) -> Machine | Script:
+    return load_definition(path, extensions)
+
+
+@lru_cache(maxsize=1024)
+def _bound(path: str, stamp: tuple[int, int], oracle: str, extensions: bool) -> Machine:
+    """The machine at `path` with the published oracle id replaced by `oracle` (one game's)."""
+    text = Path(path).read_text().replace(TTT_ORACLE, oracle)
+    return parse_machine(json.loads(text), path, extensions)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def cached_definition(path: Path, extensions: bool) -> Machine | Script:
+    """`load_definition`, read and checked once per file version: every generation of a
+    population loads the same definitions (and keeps their compiled logic)."""
+    if not path.is_file():
+        return load_definition(path, extensions)  # its error
+    return _load(str(path), _stamp(path), extensions)
 
 
 def shared_definitions(scenario: OttoScenario) -> Path:
@@ -54,6 +80,7 @@ class OttoWorld:
         self.address_of: dict[str, str] = {}
         self.upstream = scenario.mode == "upstream"
         self.tx_counter: dict[str, int] = {}
+        self.last_touched: list[str] = []  # the fibers the last accepted message changed
         w = self.world
         w.register(
             "metagraph",
@@ -96,7 +123,7 @@ class OttoWorld:
             )
         for name in self.mix:
             for key, rel in self.types[name].files.items():
-                d = load_definition(root / rel, self.scenario.extensions)
+                d = cached_definition(root / rel, self.scenario.extensions)
                 self.ledger.define(key, d)
                 if isinstance(d, Machine):
                     self._templates[key] = d
@@ -107,9 +134,8 @@ class OttoWorld:
         if key in self.ledger.definitions or base not in self._templates or not oracle:
             return key  # an unknown name is refused by the ledger as "unknown definition"
         src = Path(self._templates[base].source)
-        text = src.read_text().replace(TTT_ORACLE, oracle)
-        try:
-            self.ledger.define(key, parse_machine(json.loads(text), str(src), self.scenario.extensions))
+        try:  # the same game id recurs in later generations (an agent's n-th fiber)
+            self.ledger.define(key, _bound(str(src), _stamp(src), oracle, self.scenario.extensions))
         except DefinitionError as exc:
             raise ScenarioError(str(exc)) from None
         return key
@@ -133,8 +159,12 @@ class OttoWorld:
         tx = mg["inflight"].pop(event.payload["tx"])
         msg = tx["message"]
         signers = []
+        try:
+            data = canonical(msg)  # once for all the proofs
+        except (TypeError, ValueError):
+            data = None  # each verify then fails on its own
         for proof in tx["proofs"]:
-            addr = verify(proof, msg)
+            addr = verify(proof, msg, data)
             if addr is None:
                 signers = None
                 break
@@ -153,6 +183,7 @@ class OttoWorld:
                 msg["fiberId"], msg["eventName"], msg["payload"], signers, msg["targetSequence"], env
             )
         result = "accepted" if out.accepted else out.reason
+        self.last_touched = out.touched
         mg["receipts"][tx["id"]] = result
         event.payload["result"] = result
         if not out.accepted:
