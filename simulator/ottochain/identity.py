@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import networkx as nx
-import numpy as np
 
+from .sampling import quantile
 from .traffic_config import Identity
 
 DEFINITION = "sdk/identity-agent.json"
@@ -63,10 +63,47 @@ def trusted_within(g: nx.DiGraph, node: str, depth: int) -> set[str]:
     return seen - {node}
 
 
+class TrustIndex:
+    """The trust graph's reachability as bit sets: bit i of a mask is `nodes[i]`. The
+    episode asks "who is within d vouches of me" once per fiber started; a breadth-first walk
+    over networkx's adjacency visits every edge of the neighbourhood (thousands), a bit set
+    ORs one mask per node reached. Same answers as `trusted_within` (tested)."""
+
+    def __init__(self, edges: list[list[Any]], nodes: list[str]) -> None:
+        self.index = {n: i for i, n in enumerate(nodes)}
+        self.succ = [0] * len(nodes)
+        for src, dst, _ in edges:
+            i, j = self.index.get(src), self.index.get(dst)
+            if i is not None and j is not None:
+                self.succ[i] |= 1 << j
+
+    def within(self, node: str, depth: int) -> int:
+        """The mask of nodes reachable from `node` in 1..`depth` hops, without `node`."""
+        i = self.index.get(node)
+        if i is None:
+            return 0
+        seen = frontier = 1 << i
+        succ = self.succ
+        for _ in range(depth):
+            reached = 0
+            while frontier:
+                low = frontier & -frontier
+                reached |= succ[low.bit_length() - 1]
+                frontier ^= low
+            frontier = reached & ~seen
+            if not frontier:
+                break
+            seen |= frontier
+        return seen & ~(1 << i)
+
+    def members(self, mask: int) -> set[str]:
+        return {n for n, i in self.index.items() if mask >> i & 1}
+
+
 def acceptable(reputation: dict[str, float], candidates: list[str], risk_tolerance: float) -> list[str]:
     """Candidates not avoided: a risk-averse agent (0) avoids the lower half by reputation, a
     risk-tolerant one (1) avoids none."""
     if not candidates:
         return []
-    cutoff = float(np.quantile([reputation[c] for c in candidates], (1.0 - risk_tolerance) * 0.5))
+    cutoff = quantile([reputation[c] for c in candidates], (1.0 - risk_tolerance) * 0.5)  # np.quantile's
     return [c for c in candidates if reputation[c] >= cutoff]

@@ -32,8 +32,9 @@ from simpy.core import NORMAL
 from ..engine import ActorContext, Event, World
 from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
-from .identity import DEFINITION, KEY, acceptable, identity_id, trust_graph, trusted_within
+from .identity import DEFINITION, KEY, TrustIndex, acceptable, identity_id
 from .parties import Traits
+from .sampling import weighted_index, weighted_sample
 from .traffic_config import TrafficScenario
 from .wallet import Wallet
 from .world import OttoWorld, cached_definition, shared_definitions
@@ -62,7 +63,7 @@ class TrafficWorld(OttoWorld):
         self.identities = identities
         self.reputation = {m["id"]: m["reputation"] for m in members}
         self.ids = sorted(self.members)
-        self.graph = trust_graph(edges, self.ids)
+        self.trust = TrustIndex(edges, self.ids)
         self.reputation_queries = 0
         self.initiated: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
@@ -617,7 +618,7 @@ def _initiate(
     total = sum(weights)
     if total <= 0:
         return
-    name = names[int(rng.choice(len(names), p=[w / total for w in weights]))]
+    name = names[weighted_index(rng, [w / total for w in weights])]  # rng.choice's draw
     sim.initiated.setdefault(ctx.id, {})
     sim.initiated[ctx.id][name] = sim.initiated[ctx.id].get(name, 0) + 1
     ftype = sim.types[name]
@@ -625,10 +626,11 @@ def _initiate(
     pool = sim.acceptable_to(ctx.id)
     if len(pool) < ftype.counterparties:
         pool = [a for a in sim.ids if a != ctx.id]
-    vouched = trusted_within(sim.graph, ctx.id, 1)
-    near = trusted_within(sim.graph, ctx.id, sim.cfg.identity.trust_depth)
-    pw = [3.0 if a in vouched else 2.0 if a in near else 1.0 for a in pool]
+    vouched = sim.trust.within(ctx.id, 1)
+    near = sim.trust.within(ctx.id, sim.cfg.identity.trust_depth)
+    index = sim.trust.index
+    pw = [3.0 if vouched >> index[a] & 1 else 2.0 if near >> index[a] & 1 else 1.0 for a in pool]
     total_w = sum(pw)
-    picks = rng.choice(len(pool), size=ftype.counterparties, replace=False, p=[x / total_w for x in pw])
-    party_ids = [ctx.id] + [pool[int(i)] for i in picks]
+    picks = weighted_sample(rng, [x / total_w for x in pw], ftype.counterparties)  # rng.choice's draws
+    party_ids = [ctx.id] + [pool[i] for i in picks]
     propose(sim, ctx, name, n, party_ids, rng, waiting, proposals, sim.send)
