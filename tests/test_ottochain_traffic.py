@@ -181,7 +181,7 @@ def test_bridge_outages_lose_nothing_and_apply_nothing_twice(fraction):
     sent, applied = set(), {}
     for rec in sink.records:
         if rec.type == "bridge":
-            sent.add(rec.payload["tx"]["id"])
+            sent.add(rec.payload["tx"]["id"] if "tx" in rec.payload else rec.payload["ref"])
         elif rec.type == "apply" and rec.payload["result"] == "accepted":
             applied[rec.payload["tx"]] = applied.get(rec.payload["tx"], 0) + 1
     receipted = {rec.payload["tx"] for rec in sink.records if rec.type == "apply"}

@@ -10,6 +10,10 @@ bridge's reducer answers it under `responses["<tx id>#<attempt>"]`:
 A forwarded request becomes a `forward` event (bridge -> metagraph); the metagraph accepts a
 message id once (`duplicates` counts the rest), so an agent may retry a timed-out request
 with the same id and the transition is never applied twice.
+
+The signed transaction is in the record once: the first request carries it (`{"tx": {...},
+"attempt": 1}`) and the bridge keeps it under `txs[<id>]`; a retry names it (`{"ref": id,
+"attempt": n}`), and so does the `forward` event (`{"ref": id}`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ def seal(world: World, event: Event) -> list[Event]:
 def new_bridge_state() -> dict[str, Any]:
     return {
         "responses": {},
+        "txs": {},  # every signed transaction the bridge has seen, by id
         "counts": {"requests": 0, "ok": 0, "outage": 0, "error": 0, "timeout": 0},
         "health": {"ordinal": 0, "lag": 0.0, "producing": True},
     }
@@ -71,7 +76,11 @@ def make_bridge_reducer(cfg: Bridge, snapshot_interval: float, rng: Any):
     def reduce(world: World, event: Event) -> list[Event] | None:
         b = world.entity("bridge")
         p = event.payload
-        tx = p["tx"]
+        tx = p.get("tx")
+        if tx is None:
+            tx = b["txs"][p["ref"]]
+        else:
+            b["txs"][tx["id"]] = tx
         b["health"] = health(world.entities["metagraph"], world.now, snapshot_interval)
         draw_error, draw_timeout = float(rng.random()), float(rng.random())
         if in_outage(cfg, world.now):
@@ -84,7 +93,7 @@ def make_bridge_reducer(cfg: Bridge, snapshot_interval: float, rng: Any):
         b["counts"]["requests"] += 1
         b["counts"][result] += 1
         if result in ("ok", "timeout"):
-            return [Event("forward", "bridge", "metagraph", {"tx": tx})]
+            return [Event("forward", "bridge", "metagraph", {"ref": tx["id"]})]
         return None
 
     return reduce
@@ -93,7 +102,7 @@ def make_bridge_reducer(cfg: Bridge, snapshot_interval: float, rng: Any):
 def forward(world: World, event: Event) -> None:
     """The metagraph takes a forwarded message into its mempool once per message id."""
     mg = world.entity("metagraph")
-    tx = event.payload["tx"]
+    tx = world.entities["bridge"]["txs"][event.payload["ref"]]
     if tx["id"] in mg["seen"]:
         mg["duplicates"] += 1
         return

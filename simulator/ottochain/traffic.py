@@ -13,6 +13,7 @@ run's chain equals the uninterrupted run's.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -180,7 +181,13 @@ class Traffic:
             self.edges,
             sinks,
         )
-        sim.world.run(until=cfg.episode)
+        collecting = gc.isenabled()
+        gc.disable()  # an episode's objects die with it: no cyclic collection while it runs
+        try:
+            sim.world.run(until=cfg.episode)
+        finally:
+            if collecting:
+                gc.enable()
         facts = sim.facts()
         per = facts["agents"]
         rep = {m["id"]: next_reputation(m["reputation"], per[m["id"]], cfg.identity) for m in self.members}

@@ -451,7 +451,10 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                 if not item["sent"] and item.get("not_before", 0.0) <= ctx.now:
                     item["attempt"] += 1
                     item["sent"] = True
-                    ctx.emit("bridge", "bridge", {"tx": item["tx"], "attempt": item["attempt"]})
+                    tx = item["tx"]  # in the record once: a retry names it
+                    payload = {"tx": tx} if item["attempt"] == 1 else {"ref": tx["id"]}
+                    payload["attempt"] = item["attempt"]
+                    ctx.emit("bridge", "bridge", payload)
         # 2. receipts of accepted requests
         for fid, txid in list(waiting.items()):
             if txid in outbox:
