@@ -420,8 +420,9 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
         obs = yield ctx.observe(["metagraph", "bridge", ctx.id])
         receipts = obs["metagraph"]["receipts"]
         responses = obs["bridge"]["responses"]
-        # 1. the bridge's answers: a failure opens the breaker for the backoff
-        for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
+        # 1. the bridge's answers: a failure opens the breaker for the backoff (the outbox is
+        # in the order of the messages' numbers: `send` adds them in that order)
+        for txid in list(outbox):
             item = outbox[txid]
             if txid in receipts:
                 del outbox[txid]
@@ -440,12 +441,11 @@ def traffic_agent(sim: TrafficWorld, ctx: ActorContext) -> Generator[Any, Any, N
                 if failures >= cfg.bridge.breaker_threshold:
                     open_until = max(open_until, ctx.now + wait_ms / 1000)
                 item["not_before"] = ctx.now + wait_ms / 1000
-        producing = health(obs["metagraph"], ctx.now, interval)["producing"]
+        producing = round(ctx.now - obs["metagraph"].get("sealed_at", 0.0), 6) <= 2 * interval  # `health`
         if not producing:  # the metagraph is stalled: hold the outbox (not a bridge failure)
             sim.held_polls += 1
         if ctx.now >= open_until and producing:
-            for txid in sorted(outbox, key=lambda t: outbox[t]["n"]):
-                item = outbox[txid]
+            for item in outbox.values():
                 if item["after"] and receipts.get(item["after"]) != "accepted":
                     continue
                 if not item["sent"] and item.get("not_before", 0.0) <= ctx.now:
