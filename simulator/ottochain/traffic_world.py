@@ -26,7 +26,6 @@ import pickle
 from collections.abc import Generator
 from typing import Any
 
-import simpy
 from simpy.core import NORMAL
 
 from ..engine import ActorContext, Event, World
@@ -146,9 +145,20 @@ class TrafficWorld(OttoWorld):
         return apply
 
     def wake(self, aid: str) -> None:
-        wake = self._sleepers.pop(aid, None)
-        if wake is not None and wake is not TICKING:
-            wake.succeed()
+        """End `aid`'s sleep: it resumes at its first poll time after now (drawn from its own
+        stream here, as it would draw them on waking: nothing else draws from it meanwhile).
+        The sleep's event is put on SimPy's queue at exactly that time: a timeout lands at now +
+        delay, and not every time is such a sum from a time other than the previous poll's."""
+        sleeper = self._sleepers.pop(aid, None)
+        if sleeper is None or sleeper is TICKING:
+            return
+        event, start, poll, rng = sleeper
+        env = self.world.env
+        t, now = start, env._now
+        while (t := t + float(rng.exponential(poll))) <= now:
+            pass
+        event._ok, event._value = True, None
+        heapq.heappush(env._queue, (t, NORMAL, next(env._eid), event))
 
     def sleep(self, ctx: ActorContext, poll: float, until: float = math.inf) -> Generator[Any, Any, None]:
         """Skip the agent's polls until the first poll after a wake-up (an event that touched
@@ -161,15 +171,12 @@ class TrafficWorld(OttoWorld):
             yield from self._tick(ctx, poll, until)
             return
         start = ctx.now
-        wake = self._sleepers[aid] = env.event()
+        wake = env.event()
+        sleeper = self._sleepers[aid] = (wake, start, poll, ctx.rng)
         if until < self.cfg.episode:
             timer = env.timeout(max(until - MARGIN - start, 0.0))
-            timer.callbacks.append(lambda _: self._sleepers.get(aid) is wake and self.wake(aid))
-        yield wake
-        t, now = start, ctx.now
-        while (t := t + float(ctx.rng.exponential(poll))) <= now:
-            pass
-        yield _at(env, t)
+            timer.callbacks.append(lambda _: self._sleepers.get(aid) is sleeper and self.wake(aid))
+        yield wake  # `wake` schedules it at the poll time
 
     def _tick(self, ctx: ActorContext, poll: float, until: float) -> Generator[Any, Any, None]:
         aid, interval = ctx.id, self.scenario.metagraph.snapshot_interval
@@ -307,14 +314,6 @@ class TrafficWorld(OttoWorld):
     def tx_counter_ids(self) -> list[str]:
         return [f"{aid}-{i}" for aid, n in self.tx_counter.items() for i in range(1, n + 1)]
 
-
-def _at(env: simpy.Environment, when: float) -> simpy.Event:
-    """An event at exactly time `when`. A timeout lands at now + delay, and not every time is
-    such a sum from a time other than the previous poll's (rounding to even skips some)."""
-    event = env.event()
-    event._ok, event._value = True, None
-    heapq.heappush(env._queue, (when, NORMAL, next(env._eid), event))
-    return event
 
 
 def _transfers(name: str, data: dict[str, Any], agent_of: dict[str, str]) -> list[tuple[str, float]]:
