@@ -268,7 +268,7 @@ def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch,
     from simulator.ottochain.traffic_world import TrafficWorld
 
     cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge, **extra)
-    real_observe, real_sleep = ActorContext.observe, TrafficWorld.sleep
+    real_observe, real_look, real_sleep = ActorContext.observe, TrafficWorld.look, TrafficWorld.sleep
     rows, polls, sleeps = {}, {}, {}
     for sleeping in (True, False):
         monkeypatch.setattr(TrafficWorld, "sleeping", sleeping)
@@ -278,12 +278,17 @@ def test_sleeping_agents_leave_the_record_as_polling_agents_make_it(monkeypatch,
             calls.append(ids[0] == "metagraph")  # a poll's first look
             return real_observe(ctx, ids, fields)
 
+        def look(world, ctx, ids, calls=calls):
+            calls.append(ids[0] == "metagraph")
+            return real_look(world, ctx, ids)
+
         def sleep(world, ctx, poll, until, slept=slept):
             slept.append(until)
             return real_sleep(world, ctx, poll, until)
 
         monkeypatch.setattr(ActorContext, "observe", observe)
         monkeypatch.setattr(TrafficWorld, "sleep", sleep)
+        monkeypatch.setattr(TrafficWorld, "look", look)
         traffic = Traffic(cfg)
         traffic.genesis()
         rows[sleeping] = [traffic.step() for _ in range(cfg.generations)]
@@ -362,3 +367,23 @@ def test_trusted_within_is_networkx_reachability():
             want = set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}
             assert trusted_within(g, node, depth) == want
     assert trusted_within(g, "nobody", 2) == set()
+
+
+def test_looking_at_once_decides_as_observing_through_the_kernel(monkeypatch):
+    """`TrafficWorld.look` (a zero-latency observation taken at once) against `yield
+    ctx.observe` (the kernel's): the same decisions, so every CSV column but the episode's
+    chain head is equal (the same-instant bridge records only move after the agent's sends)."""
+    from simulator.ottochain.traffic_world import TrafficWorld
+
+    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge={"timeout_rate": 0.2})
+    rows = {}
+    for at_once in (True, False):
+        if not at_once:
+            monkeypatch.setattr(TrafficWorld, "look", lambda world, ctx, ids: None)
+        traffic = Traffic(cfg)
+        traffic.genesis()
+        rows[at_once] = [traffic.step() for _ in range(cfg.generations)]
+    strip = [{k: v for k, v in r.items() if k != "episode_head"} for r in rows[True]]
+    assert strip == [{k: v for k, v in r.items() if k != "episode_head"} for r in rows[False]]
+    assert rows[True][-1]["completed"] > 0 and rows[True][-1]["bridge_failures"] > 0
+    assert rows[True][0]["episode_head"] != rows[False][0]["episode_head"]
