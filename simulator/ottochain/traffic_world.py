@@ -29,7 +29,6 @@ from typing import Any
 from simpy.core import NORMAL
 
 from ..engine import ActorContext, Event, World
-from ..engine.world import Observation
 from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
 from .identity import DEFINITION, KEY, TrustIndex, acceptable, identity_id
@@ -41,6 +40,7 @@ from .world import OttoWorld, cached_definition, shared_definitions
 
 NEGATIVE = {"reject", "dispute"}  # events that count as a violation of the sender
 TICKING = object()
+LOOKED_AT = ("metagraph", "identity", "fiber", "script")  # the kinds an agent observes
 MARGIN = 1e-6  # a sleeper with a deadline wakes this much before it (a poll too early only looks)
 
 
@@ -74,6 +74,10 @@ class TrafficWorld(OttoWorld):
         self._sleepers: dict[str, Any] = {}  # sleeping agent -> its wake-up event (or TICKING)
         self._acceptable: dict[str, list[str]] = {}
         super().__init__(cfg.episode_scenario(seed), sinks)
+        channels = [self.world.latency.channel("agent", k, "observe") for k in LOOKED_AT]
+        self._instant = all(
+            not (c.base or c.congestion or (c.scale and c.dist != "fixed")) for c in channels
+        )
         for etype, reducer in list(self.world.reducers.items()):
             self.world.reducers[etype] = self._waking(reducer)
 
@@ -189,25 +193,21 @@ class TrafficWorld(OttoWorld):
                 self.held_polls += 1  # what the skipped poll would have counted
         self._sleepers.pop(aid, None)
 
-    def look(self, ctx: ActorContext, ids: list[str]) -> Observation | None:
-        """What `yield ctx.observe(ids)` returns, at once, when the observation's channel has no
-        latency (fixed at zero, the scenario's setting), else None (then yield the observe).
-        The yield would only resume the agent at the same instant, after the events queued for
-        that instant: at an agent's poll (an instant of its own, a sum of exponential draws)
-        those are its own zero-delay requests to the bridge, which change nothing it looks at.
-        So it sees the same and does the same (every CSV column but the episode head is
-        unchanged); only the bridge's records of those requests now follow the agent's other
-        sends of that instant instead of preceding them. One process switch fewer per look."""
-        world = self.world
-        channel = world.latency.channel(ctx.kind, world.kinds[ids[0]], "observe")
-        if channel.base or channel.congestion or (channel.scale and channel.dist != "fixed"):
+    def look(self, ctx: ActorContext, ids: list[str]) -> dict[str, Any] | None:
+        """What `yield ctx.observe(ids)` returns, at once, when every channel an agent observes
+        through has no latency (fixed at zero, the scenario's setting), else None (then yield
+        the observe). The yield would only resume the agent at the same instant, after the
+        events queued for that instant: at an agent's poll (an instant of its own, a sum of
+        exponential draws) those are its own zero-delay requests to the bridge, which change
+        nothing it looks at. So it sees the same and does the same (every CSV column but the
+        episode head is unchanged, tested); only the bridge's records of those requests now
+        follow the agent's other sends of that instant instead of preceding them. The states
+        are the live ones, not copies: reducers run only between process steps, and the agent
+        reads them before it next yields. One process switch and one copy fewer per look."""
+        if not self._instant:
             return None
-        seen = Observation()
-        seen.taken_at = world.env._now
-        entities = world.entities
-        for eid in ids:
-            seen[eid] = dict(entities[eid])
-        return seen
+        entities = self.world.entities
+        return {eid: entities[eid] for eid in ids}
 
     def send(self, ctx: ActorContext, message: dict[str, Any], proofs: list[dict[str, str]]) -> str:
         """Queue a signed message in the agent's outbox; the agent's loop sends it via the bridge."""
