@@ -54,7 +54,11 @@ def weighted_sample(rng: np.random.Generator, p: Sequence[float], size: int) -> 
 
 def quantile(values: Sequence[float], q: float) -> float:
     """`float(np.quantile(values, q))` (method "linear")."""
-    xs = sorted(float(v) for v in values)
+    return sorted_quantile(sorted(float(v) for v in values), q)
+
+
+def sorted_quantile(xs: Sequence[float], q: float) -> float:
+    """`quantile` of floats already sorted."""
     n = len(xs)
     v = (n - 1) * q
     if v >= n - 1:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 import pickle
+from bisect import bisect_left
 from collections.abc import Generator
 from typing import Any
 
@@ -31,9 +32,9 @@ from simpy.core import NORMAL
 from ..engine import ActorContext, Event, World
 from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
-from .identity import DEFINITION, KEY, TrustIndex, acceptable, identity_id
+from .identity import DEFINITION, KEY, TrustIndex, identity_id
 from .parties import Traits
-from .sampling import weighted_index, weighted_sample
+from .sampling import sorted_quantile, weighted_index, weighted_sample
 from .traffic_config import TrafficScenario
 from .wallet import Wallet
 from .world import OttoWorld, cached_definition, shared_definitions
@@ -73,6 +74,7 @@ class TrafficWorld(OttoWorld):
         self._script_tx: dict[str, str] = {}
         self._sleepers: dict[str, Any] = {}  # sleeping agent -> its wake-up event (or TICKING)
         self._acceptable: dict[str, list[str]] = {}
+        self._reputations: list[float] | None = None
         super().__init__(cfg.episode_scenario(seed), sinks)
         channels = [self.world.latency.channel("agent", k, "observe") for k in LOOKED_AT]
         self._instant = all(
@@ -123,12 +125,17 @@ class TrafficWorld(OttoWorld):
                 ctx.emit("seal", "metagraph")
 
     def acceptable_to(self, aid: str) -> list[str]:
-        """The other members `aid` would deal with (`identity.acceptable`); reputation and
-        traits are fixed within a generation, so each agent's answer is computed once."""
+        """The other members `aid` would deal with (`identity.acceptable`, tested equal);
+        reputation and traits are fixed within a generation, so each agent's answer is computed
+        once, and the reputations are sorted once."""
         if aid not in self._acceptable:
-            others = [a for a in self.ids if a != aid]
+            if self._reputations is None:
+                self._reputations = sorted(float(r) for r in self.reputation.values())
+            xs = self._reputations.copy()
+            del xs[bisect_left(xs, float(self.reputation[aid]))]  # the others' reputations, sorted
             tolerance = self.members[aid]["traits"]["risk_tolerance"]
-            self._acceptable[aid] = acceptable(self.reputation, others, tolerance)
+            cutoff = sorted_quantile(xs, (1.0 - tolerance) * 0.5) if xs else math.inf
+            self._acceptable[aid] = [a for a in self.ids if a != aid and self.reputation[a] >= cutoff]
         return self._acceptable[aid]
 
     # -- sleeping agents ------------------------------------------------------------------------
