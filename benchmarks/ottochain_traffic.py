@@ -16,6 +16,12 @@ so both see the same machine state:
             polls, same record); records staged one level deep; JSON Logic compiled once per
             definition
 
+Both set-ups share what the second round changed (not switched off here): a signed
+transaction recorded once (the first bridge request; retries and forwards name it), looks at
+zero-latency channels taken at once from the live states, a wake-up scheduling the sleeper at
+its next poll directly, fiber starts drawing with plain-Python replicas of numpy's weighted
+choice and quantile (the same draws), trust depth as bit sets, no cyclic GC in an episode.
+
 Both must write byte-identical generations.csv and the same chain head (checked). Reports
 the median seconds per generation of each (and CPU seconds, steadier on a shared machine),
 generations per second, the speed-up, the projected time for 1,000 generations and, for a

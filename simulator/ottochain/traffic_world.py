@@ -72,7 +72,7 @@ class TrafficWorld(OttoWorld):
         self.held_polls = 0
         self.outboxes: dict[str, dict[str, Any]] = {}
         self._script_tx: dict[str, str] = {}
-        self._sleepers: dict[str, Any] = {}  # sleeping agent -> its wake-up event (or TICKING)
+        self._sleepers: dict[str, Any] = {}  # agent -> (wake-up event, since, poll, stream) or TICKING
         self._acceptable: dict[str, list[str]] = {}
         self._reputations: list[float] | None = None
         super().__init__(cfg.episode_scenario(seed), sinks)
