@@ -203,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  {mode:<9} median {wall:.3f} s per generation ({cpu:.3f} s CPU) -> {1 / wall:.2f} "
             f"generations/s; 1,000 generations: {1000 * wall / 60:.1f} min projected"
         )
+    if gens >= 20:  # later generations cost more (more completions, vouches, trust edges)
+        run, k = runs["current"][0], max(1, gens // 10)
+        for label, part in (("first", slice(0, k)), ("last", slice(gens - k, gens))):
+            wall, cpu = statistics.median(run["wall"][part]), statistics.median(run["cpu"][part])
+            print(f"  current, the {label} {k} generations: median {wall:.3f} s ({cpu:.3f} s CPU) each")
     if "baseline" in med:
         print(f"  speed-up {med['baseline'] / med['current']:.2f}x; outputs byte-identical; target: 5 min")
     if args.rounds == 1:
