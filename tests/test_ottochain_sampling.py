@@ -54,7 +54,8 @@ def test_trust_index_is_networkx_reachability():
     r = random.Random(7)
     nodes = [f"a{i}" for i in range(40)]
     edges = [[r.choice(nodes), r.choice(nodes), 0.5] for _ in range(120)] + [["a1", "ghost", 1.0]]
-    index, g = TrustIndex(edges, nodes), trust_graph(edges, nodes)
+    g = trust_graph(edges, nodes)
+    index = TrustIndex(g)
     for node in nodes:
         for depth in (1, 2, 3):
             want = set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}

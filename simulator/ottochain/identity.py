@@ -35,12 +35,15 @@ def next_reputation(rep: float, facts: dict[str, Any], cfg: Identity) -> float:
 
 
 def trust_graph(edges: list[list[Any]], nodes: list[str]) -> nx.DiGraph:
+    """The vouches among `nodes` as a DiGraph, an edge's weight the strongest vouch."""
+    best: dict[tuple[str, str], float] = {}
+    known = set(nodes)
+    for src, dst, weight in edges:
+        if src in known and dst in known:
+            best[(src, dst)] = max(best.get((src, dst), 0.0), float(weight))
     g = nx.DiGraph()
     g.add_nodes_from(nodes)
-    for src, dst, weight in edges:
-        if src in g and dst in g:
-            prev = g.get_edge_data(src, dst, {"weight": 0.0})["weight"]
-            g.add_edge(src, dst, weight=max(prev, float(weight)))
+    g.add_weighted_edges_from((src, dst, w) for (src, dst), w in best.items())
     return g
 
 
@@ -64,18 +67,19 @@ def trusted_within(g: nx.DiGraph, node: str, depth: int) -> set[str]:
 
 
 class TrustIndex:
-    """The trust graph's reachability as bit sets: bit i of a mask is `nodes[i]`. The
-    episode asks "who is within d vouches of me" once per fiber started; a breadth-first walk
-    over networkx's adjacency visits every edge of the neighbourhood (thousands), a bit set
-    ORs one mask per node reached. Same answers as `trusted_within` (tested)."""
+    """A trust graph's reachability as bit sets: bit i of a mask is the graph's i-th node.
+    The episode asks "who is within d vouches of me" once per fiber started; a breadth-first
+    walk over the adjacency visits every edge of the neighbourhood (thousands), a bit set ORs
+    one mask per node reached. Same answers as `trusted_within` (tested)."""
 
-    def __init__(self, edges: list[list[Any]], nodes: list[str]) -> None:
-        self.index = {n: i for i, n in enumerate(nodes)}
-        self.succ = [0] * len(nodes)
-        for src, dst, _ in edges:
-            i, j = self.index.get(src), self.index.get(dst)
-            if i is not None and j is not None:
-                self.succ[i] |= 1 << j
+    def __init__(self, g: nx.DiGraph) -> None:
+        self.index = {n: i for i, n in enumerate(g)}
+        self.succ = [0] * len(self.index)
+        for src, targets in g.succ.items():
+            mask = 0
+            for dst in targets:
+                mask |= 1 << self.index[dst]
+            self.succ[self.index[src]] = mask
 
     def within(self, node: str, depth: int) -> int:
         """The mask of nodes reachable from `node` in 1..`depth` hops, without `node`."""

@@ -32,7 +32,7 @@ from simpy.core import NORMAL
 from ..engine import ActorContext, Event, World
 from .agents import collect_cosigns, propose
 from .bridge import backoff_ms, forward, health, in_stall, make_bridge_reducer, new_bridge_state, seal
-from .identity import DEFINITION, KEY, TrustIndex, identity_id
+from .identity import DEFINITION, KEY, TrustIndex, identity_id, trust_graph
 from .parties import Traits
 from .sampling import sorted_quantile, weighted_index, weighted_sample
 from .traffic_config import TrafficScenario
@@ -64,7 +64,8 @@ class TrafficWorld(OttoWorld):
         self.identities = identities
         self.reputation = {m["id"]: m["reputation"] for m in members}
         self.ids = sorted(self.members)
-        self.trust = TrustIndex(edges, self.ids)
+        self.graph = trust_graph(edges, self.ids)  # networkx; depth queries on its bit sets
+        self.trust = TrustIndex(self.graph)
         self.reputation_queries = 0
         self.initiated: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
