@@ -1,0 +1,218 @@
+"""Properties that the surviving mutants of the re-runs on main showed no test checked
+(docs/mutation.md, "Fresh sample"): each test names what a user would see go wrong."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from simulator.infra.run import run_scenario
+from simulator.infra.scenario import load_scenario
+from tests.conftest import SCENARIOS
+
+
+# -- engine: a record type with no state columns ------------------------------------------------
+def test_a_line_of_a_layout_without_state_columns_is_written():
+    """A layout whose rows carry no state cells (only the event's own columns) still writes
+    well-formed lines: the compiled formatter agrees with the cell-by-cell one."""
+    from simulator.engine.recording import _slow_line, line_formatter
+
+    args = (1.5, "tick", "clock", "", (), 3, "world", "", "")
+    assert line_formatter(())(*args) == _slow_line(*args) == "1.5,tick,clock,,,3,world,,\n"
+
+
+# -- infra: which services ended failed -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "statuses",
+    [
+        {"power": "failed", "water": "overloaded", "hospital": "ok"},
+        {"power": "failed", "water": "failed", "hospital": "failed"},
+        {"power": "ok", "water": "ok", "hospital": "ok"},
+        {"power": "overloaded", "water": "ok", "hospital": "ok"},
+    ],
+)
+def test_the_services_left_failed_are_the_ones_whose_status_is_failed(statuses):
+    from simulator.infra.build import build_world
+    from simulator.infra.outcomes import outcomes
+
+    w = build_world(load_scenario(SCENARIOS / "cascade_direct.yaml"), [])
+    for sid, status in statuses.items():
+        w.entities[sid]["status"] = status
+    o = outcomes(w)
+    assert o["final_failed"] == sorted(s for s, v in statuses.items() if v == "failed")
+    assert o["recovered"] == all(v == "ok" for v in statuses.values())
+    assert {s: v["status"] for s, v in o["services"].items()} == statuses
+
+
+def test_a_run_that_ends_with_a_failed_service_names_it(tmp_path):
+    """cascade_direct stopped while power is still failed (t=2.5 .. 8): the summary says so,
+    as the last record of each service does."""
+    import csv
+    import json
+
+    scenario = load_scenario(SCENARIOS / "cascade_direct.yaml")
+    scenario.until = 5.0
+    run_scenario(scenario, tmp_path, quiet=True)
+    last = {}
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["service_id"]:
+                last[row["service_id"]] = row["status"]
+    outcomes = json.loads((tmp_path / "summary.json").read_text())["outcomes"]
+    assert outcomes["final_failed"] == sorted(s for s, v in last.items() if v == "failed") == ["power"]
+
+
+# -- analysis: the post-mortem's wording --------------------------------------------------------
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory):
+    from simulator.analysis.findings import compute_findings
+    from simulator.analysis.run_data import load_run
+
+    folder = tmp_path_factory.mktemp("cd")
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), folder, quiet=True)
+    return compute_findings(load_run(folder))
+
+
+@pytest.mark.parametrize(
+    ("offset", "words"),
+    [
+        (0.0, "at the moment of the first failure"),
+        (0.5, "0.5 time units after the first failure"),
+        (-0.5, "0.5 time units before the first failure"),
+        (2.0, "2 time units after the first failure"),
+    ],
+)
+def test_the_first_decision_is_placed_before_at_or_after_the_first_failure(findings, offset, words):
+    from simulator.analysis.markdown import first_decision_sentence
+
+    first_fail = findings.outcomes["first_failure_at"]
+    decision = dataclasses.replace(findings.decisions[0], decided_at=first_fail + offset)
+    text = first_decision_sentence(dataclasses.replace(findings, decisions=[decision]))
+    assert f"{words} (t={first_fail:.3f})" in text
+    assert ("before" in text) == (offset < 0) and ("after" in text) == (offset > 0)
+
+
+@pytest.mark.parametrize("count", [3, 15, 16, 22])
+def test_the_damage_table_says_how_many_services_it_leaves_out(findings, count):
+    from simulator.analysis.markdown import evidence
+
+    base = dataclasses.replace(findings.service_damage[0], downstream_episodes=0)  # no batch advice
+    damage = [dataclasses.replace(base, service=f"svc-{i:02d}") for i in range(count)]
+    text = "\n".join(evidence(dataclasses.replace(findings, service_damage=damage)))
+    shown = re.findall(r"^\| svc-\d\d \|", text, flags=re.M)
+    assert len(shown) == min(count, 15)
+    note = f"({count - 15} more services in failure_analysis.json.)"
+    assert (note in text) == (count > 15)
+    assert ("more services" in text) == (count > 15)
+
+
+def _gat_case():
+    """Six services, four edges into the two that failed, two of them in the cascade."""
+    import networkx as nx
+
+    from simulator.analysis.cascade import CascadeLink
+    from simulator.analysis.gat_findings import GatInput
+
+    graph = nx.DiGraph([("a", "d"), ("b", "d"), ("c", "d"), ("c", "e"), ("f", "e"), ("a", "f")])
+    features = {
+        n: {
+            "peak_stress": 0.3 * i,
+            "mean_stress": 0.1 * (5 - i),
+            "min_resource": 1.0 - 0.15 * i,
+            "time_above_threshold": float(i % 3),
+            "time_to_first_failure": 10.0 - i,
+        }
+        for i, n in enumerate("abcdef")
+    }
+    links = [
+        CascadeLink(u, v, "direct", 1, 2, 1.0, 2.0, "failed", "flood_damage from flood")
+        for u, v in (("c", "e"), ("a", "d"))
+    ]
+    return graph, links, GatInput(features, {"d": 3.0, "e": 4.0}, "failed", 5)
+
+
+def test_the_gat_verdict_quotes_the_attention_against_the_real_cascade():
+    """The verdict's Spearman and top-5 overlap are those of the attention ranking against
+    the cascade, worked out from the ranked edges, not those of a baseline."""
+    from simulator.analysis.gat_findings import gat_findings
+    from simulator.analysis.graph_metrics import spearman_agreement, top_k_overlap
+
+    graph, links, given = _gat_case()
+    found, _ = gat_findings(graph, links, given)
+    ranked = [(e["source"], e["target"]) for e in found.top_edges]
+    truth = [("c", "e"), ("a", "d")]
+    universe = [(u, v) for u, v in graph.edges if v in given.failed]
+    assert found.candidates == len(universe) == len(ranked) == 5
+    rho = spearman_agreement(ranked, truth, universe)
+    overlap = top_k_overlap(ranked, truth, 5)
+    assert f"(Spearman {rho:.3g}, top-5 overlap {overlap:.3g} over 5 candidate edges)" in found.verdict
+    baseline = next(r for r in found.agreement if r["ranking"] == "betweenness" and r["reference"] == "truth")
+    assert f"Spearman {baseline['spearman']:.3g}," not in found.verdict  # the case tells them apart
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [([], [("x", "y"), ("y", "z"), ("z", "w")]), ([("x", "y"), ("y", "z"), ("z", "w")], [])],
+)
+def test_agreement_with_a_ranking_that_ranks_nothing_is_nan_without_a_warning(a, b):
+    """A ranking constant over the universe has no rank correlation: NaN, and no scipy
+    ConstantInputWarning printed on the user's terminal."""
+    from simulator.analysis.graph_metrics import spearman_agreement
+
+    universe = [("x", "y"), ("y", "z"), ("z", "w")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(spearman_agreement(a, b, universe))
+
+
+# -- finance: market data -----------------------------------------------------------------------
+def test_without_regime_switches_only_the_first_regime_shapes_the_prices():
+    """switch_prob 0: the second regime is never entered, so changing it changes nothing;
+    with switches, it does."""
+    from simulator.finance.synthetic import Regime, synthetic_bars
+
+    calm, wild, other = Regime(0.08, 0.15), Regime(-0.25, 0.45), Regime(0.5, 0.9)
+    a = synthetic_bars("X", 4, days=300, regimes=(calm, wild), switch_prob=0.0)
+    b = synthetic_bars("X", 4, days=300, regimes=(calm, other), switch_prob=0.0)
+    one = synthetic_bars("X", 4, days=300, regimes=(calm, calm), switch_prob=0.0)
+    assert np.array_equal(a.close, b.close) and np.array_equal(a.close, one.close)
+    c = synthetic_bars("X", 4, days=300, regimes=(calm, wild), switch_prob=0.05)
+    d = synthetic_bars("X", 4, days=300, regimes=(calm, other), switch_prob=0.05)
+    assert not np.array_equal(c.close, d.close)
+
+
+@pytest.mark.parametrize(
+    ("series", "module", "column"), [("wti", "wti", "DCOILWTICO"), ("vix", "vix", "vix")]
+)
+def test_a_close_only_arch_series_is_its_closes_with_no_volume(series, module, column):
+    import importlib
+
+    from simulator.finance.market import load_arch
+
+    bars = load_arch(series)
+    raw = importlib.import_module(f"arch.data.{module}").load()[column].dropna()
+    assert len(bars.close) == len(raw) > 1000
+    assert np.array_equal(bars.close, raw.to_numpy())
+    for prices in (bars.open, bars.high, bars.low):
+        assert np.array_equal(prices, bars.close)
+    assert np.array_equal(bars.volume, np.zeros(len(raw)))
+
+
+def test_a_csv_round_trip_keeps_the_volume(tmp_path):
+    from simulator.finance.market import load_csv, write_csv
+    from simulator.finance.synthetic import synthetic_bars
+
+    bars = synthetic_bars("ACME", 9, days=40)
+    write_csv(bars, tmp_path / "ACME.csv")
+    back = load_csv(tmp_path / "ACME.csv")
+    assert np.array_equal(back.volume, np.round(bars.volume)) and back.volume.sum() > 0
+    assert np.array_equal(back.close, bars.close)
+    lines = (tmp_path / "ACME.csv").read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",null"  # a missing volume reads as none traded
+    (tmp_path / "ACME.csv").write_text("\n".join(lines) + "\n")
+    assert load_csv(tmp_path / "ACME.csv").volume[2] == 0.0
