@@ -216,3 +216,84 @@ def test_a_csv_round_trip_keeps_the_volume(tmp_path):
     lines[3] = lines[3].rsplit(",", 1)[0] + ",null"  # a missing volume reads as none traded
     (tmp_path / "ACME.csv").write_text("\n".join(lines) + "\n")
     assert load_csv(tmp_path / "ACME.csv").volume[2] == 0.0
+
+
+# -- finance: the executor's sizing and its skipped orders ----------------------------------------
+@pytest.mark.parametrize("side", ["buy", "sell"])
+@pytest.mark.parametrize("order_type", ["market", "limit"])
+def test_the_executors_worst_price_is_the_exchanges_fill_at_the_largest_slippage(side, order_type):
+    """The executor sizes an order to the cash it takes at its worst fill: that price must be
+    the exchange's fill price at the largest slippage it can draw, limit orders included (a
+    limit inside the slippage band fills at the limit, so the worst case is better)."""
+    from simulator.finance.executor import PhaseExecutor
+
+    ctx, market = _service_world_for_sizing()
+    executor = PhaseExecutor(ctx, None, lambda cp: None)
+    exchange = ctx.services.exchange
+    assert executor.worst_slip == pytest.approx(12 / 1e4)
+    for day in range(market.days):
+        open_ = market.open_price("sp500", day)
+        for offset in (-0.0005, 0.0005, 0.003):  # inside and outside the slippage band
+            limit = round(open_ * (1 + offset if side == "buy" else 1 - offset), 6)
+            order = {"symbol": "sp500", "side": side, "qty": 3, "type": order_type, "limit": limit}
+            fill, why = exchange.fill_price(order, day, executor.worst_slip)
+            if fill is None:  # a limit the day never reached: nothing to size
+                assert order_type == "limit" and why
+                continue
+            worst = executor._buy_price(order, open_) if side == "buy" else executor._sell_price(order, open_)
+            assert worst == pytest.approx(fill, rel=1e-12), (day, offset)
+
+
+def _service_world_for_sizing():
+    from .test_finance_support import service_world
+
+    return service_world(
+        **{
+            "services.exchange.allow_short": True,
+            "services.exchange.slippage_bps": 7,
+            "services.exchange.slippage_jitter_bps": 5,
+            "executor.order_type": "limit",
+        }
+    )
+
+
+def test_an_entry_after_an_exit_that_did_not_fill_is_skipped_by_its_id():
+    """Flipping sides when the venue rejects the exit: the entry is not sent (it would double
+    the position) and the execute result names that entry's id, the position still held, and
+    nothing else; every skipped order is one planned that day, skipped once."""
+    import json
+
+    from simulator.finance import SimulationRuntime
+
+    from .test_finance_support import make_config
+
+    cfg = make_config(
+        {
+            "seed": 0,
+            "market": {"symbols": ["nasdaq"], "start": "2015-01-02", "end": "2016-12-30"},
+            "strategy": {"name": "momentum", "params": {"short": True}},
+            "services": {"exchange": {"allow_short": True, "reject_rate": 0.5}},
+        }
+    )
+    outcome = SimulationRuntime().run(cfg, keep=True)
+    seen = 0
+    for cp in outcome.checkpoints:
+        if cp.phase != "execute":
+            continue
+        state = json.loads(cp.text)["state"]["trader"]
+        planned = {o["id"]: o for o in state["work"]["plan"]["orders"]}
+        skipped = state["work"]["execute"]["skipped"]
+        ids = [s["id"] for s in skipped]
+        assert len(ids) == len(set(ids)) and set(ids) <= set(planned), cp.cycle
+        for s in skipped:
+            if not s["reason"].startswith("the exit did not fill"):
+                assert s["reason"] == "not enough cash"
+                continue
+            seen += 1
+            entry = planned[s["id"]]
+            held = state["book"][entry["symbol"]]["qty"]
+            assert s["reason"] == f"the exit did not fill: still holding {held}"
+            assert held != 0 and (held > 0) == (entry["side"] == "sell"), "the entry would have flipped"
+            exit_ = next(o for o in planned.values() if o["id"] != s["id"] and o["side"] == entry["side"])
+            assert exit_["qty"] == abs(held)
+    assert seen >= 5
