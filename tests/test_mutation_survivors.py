@@ -297,3 +297,39 @@ def test_an_entry_after_an_exit_that_did_not_fill_is_skipped_by_its_id():
             exit_ = next(o for o in planned.values() if o["id"] != s["id"] and o["side"] == entry["side"])
             assert exit_["qty"] == abs(held)
     assert seen >= 5
+
+
+@pytest.mark.parametrize(("start", "end"), [("2015-01-02", "2016-12-30"), ("2008-01-02", "2009-12-31")])
+def test_without_faults_the_exchange_never_rejects_an_order_the_executor_sized(start, end):
+    """The executor cuts each order to the cash the exchange will see when it checks it, so a
+    run without injected faults has no order rejected for cash: not when two shorts are
+    covered in one phase (the first cover's lock is held until it settles), nor for the group
+    after them (sized from the cash once the covers have settled)."""
+    import json
+
+    from simulator.finance import SimulationRuntime
+
+    from .test_finance_support import make_config
+
+    cfg = make_config(
+        {
+            "seed": 0,
+            "market": {"symbols": ["sp500", "nasdaq"], "start": start, "end": end},
+            "strategy": {"name": "momentum", "params": {"short": True}},
+            "services": {"exchange": {"allow_short": True}},
+        }
+    )
+    outcome = SimulationRuntime().run(cfg, keep=True)
+    rejected, covered_twice, after_cover = [], 0, 0
+    for cp in outcome.checkpoints:
+        if cp.phase != "execute":
+            continue
+        state = json.loads(cp.text)["state"]["trader"]
+        rejected += state["work"]["execute"]["rejected"]
+        before = json.loads(outcome.checkpoints[cp.index - 1].text)["state"]["trader"]["book"]
+        orders = state["work"]["plan"]["orders"]
+        covers = {o["symbol"] for o in orders if o["side"] == "buy" and before[o["symbol"]]["qty"] < 0}
+        covered_twice += len(covers) == 2
+        after_cover += bool(covers) and len(orders) > len(covers)
+    assert covered_twice >= 1 and after_cover >= 3  # the cases are there
+    assert rejected == [] and outcome.result.orders_rejected == 0
