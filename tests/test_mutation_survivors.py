@@ -111,6 +111,18 @@ def test_the_damage_table_says_how_many_services_it_leaves_out(findings, count):
     assert ("more services" in text) == (count > 15)
 
 
+@pytest.mark.parametrize("count", [2, 10, 11, 14])
+def test_the_dependency_table_says_how_many_edges_it_leaves_out(findings, count):
+    from simulator.analysis.markdown import evidence
+
+    base = findings.dependency_damage[0]
+    edges = [dataclasses.replace(base, downstream=f"svc-{i:02d}") for i in range(count)]
+    text = "\n".join(evidence(dataclasses.replace(findings, dependency_damage=edges)))
+    assert len(re.findall(rf"^\| {base.upstream} -> svc-\d\d \|", text, flags=re.M)) == min(count, 10)
+    assert (f"({count - 10} more dependencies in failure_analysis.json.)" in text) == (count > 10)
+    assert ("more dependencies" in text) == (count > 10)
+
+
 def _gat_case():
     """Six services, four edges into the two that failed, two of them in the cascade."""
     import networkx as nx
