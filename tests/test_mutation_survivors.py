@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import re
 import warnings
@@ -121,6 +122,35 @@ def test_the_dependency_table_says_how_many_edges_it_leaves_out(findings, count)
     assert len(re.findall(rf"^\| {base.upstream} -> svc-\d\d \|", text, flags=re.M)) == min(count, 10)
     assert (f"({count - 10} more dependencies in failure_analysis.json.)" in text) == (count > 10)
     assert ("more dependencies" in text) == (count > 10)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "quiet", "drawn"),
+    [(_Terminal, False, True), (_Terminal, True, False), (io.StringIO, False, False)],
+)
+def test_the_report_progress_bar_is_drawn_on_a_terminal_only_and_cleared_after(
+    monkeypatch, stream, quiet, drawn
+):
+    """`simulator report`'s stage bar: on a terminal it is drawn and wiped at the end (no stale
+    bar above the next prompt); when quiet or not on a terminal nothing is written."""
+    from simulator.analysis.report import Progress
+
+    out = stream()
+    monkeypatch.setattr("sys.stderr", out)
+    progress = Progress(3, quiet=quiet)
+    for stage in ("records", "findings", "figures"):
+        progress(stage)
+    progress.close()
+    text = out.getvalue()
+    assert bool(text) == drawn
+    if drawn:
+        assert "report:" in text and "figures" in text
+        assert text.endswith("\r") and not text.rsplit("\r", 2)[-2].strip() and "\n" not in text
 
 
 def _gat_case():
