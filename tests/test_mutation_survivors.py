@@ -27,6 +27,21 @@ def test_a_line_of_a_layout_without_state_columns_is_written():
     assert line_formatter(())(*args) == _slow_line(*args) == "1.5,tick,clock,,,3,world,,\n"
 
 
+def test_values_that_fit_the_sample_never_take_the_cell_by_cell_path(monkeypatch):
+    """The compiled line is the recording's fast path (one `%` over a tuple): values shaped
+    like the sample are written by it alone; only a misfit falls back to the slow path."""
+    from simulator.engine import recording
+
+    slow = []
+    monkeypatch.setattr(recording, "_slow_line", lambda *args: slow.append(args) or "slow\n")
+    for sample, values in [((), ()), ((1.5, 2, "a", None), (0.25, 3, "b", True))]:
+        line = recording.line_formatter(sample)
+        assert line(1.0, "ev", "src", "e", values, 7, "tgt", "", "") != "slow\n"
+    assert slow == []
+    assert line(1.0, "ev", "src", "e", (None, 3, "b", True), 7, "tgt", "", "") == "slow\n"  # a misfit
+    assert len(slow) == 1
+
+
 # -- infra: which services ended failed -----------------------------------------------------------
 @pytest.mark.parametrize(
     "statuses",
