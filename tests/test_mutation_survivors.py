@@ -83,6 +83,47 @@ def test_a_run_that_ends_with_a_failed_service_names_it(tmp_path):
     assert outcomes["final_failed"] == sorted(s for s, v in last.items() if v == "failed") == ["power"]
 
 
+def test_a_replay_against_a_changed_header_is_invalid_at_the_header(tmp_path):
+    """`simulator verify`: a metrics.csv whose header was edited is invalid (False, not None)
+    at record 0, column `<header>`, showing both headers."""
+    from simulator.infra.run import validate_run
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    path = tmp_path / "metrics.csv"
+    header, rest = path.read_bytes().split(b"\n", 1)
+    path.write_bytes(header.replace(b",queue,", b",queued,") + b"\n" + rest)
+    report = validate_run(tmp_path)
+    assert report["valid"] is False
+    assert report["first_mismatch"] == {
+        "seq": 0,
+        "column": "<header>",
+        "expected": header.replace(b",queue,", b",queued,").decode() + "\n",
+        "actual": header.decode() + "\n",
+    }
+
+
+@pytest.mark.parametrize("count", [3, 12, 13, 20])
+def test_an_unknown_dependency_lists_the_services_allowed_up_to_twelve(count):
+    import yaml
+
+    from simulator.infra.scenario import parse_scenario
+    from simulator.scenario import ScenarioError
+
+    data = yaml.safe_load((SCENARIOS / "cascade_direct.yaml").read_text())
+    names = [f"s{i:02d}" for i in range(count)]
+    data["services"] = [{"id": n, "capacity": 6.0} for n in names]
+    data["services"][-1]["depends_on"] = ["nowhere"]
+    data["citizens"][0]["uses"] = [names[0]]
+    data["agencies"][0]["services"] = [names[0]]
+    data["stressors"][0]["services"] = [names[0]]
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(data, "city.yaml")
+    allowed = ", ".join(names) if count <= 12 else ", ".join(names[:12]) + ", ..."
+    assert str(caught.value) == (
+        f"city.yaml: services[{count - 1}].depends_on[0]: unknown service 'nowhere' (allowed: {allowed})"
+    )
+
+
 # -- analysis: the post-mortem's wording --------------------------------------------------------
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory):
