@@ -209,6 +209,47 @@ def test_the_report_progress_bar_is_drawn_on_a_terminal_only_and_cleared_after(
         assert text.endswith("\r") and not text.rsplit("\r", 2)[-2].strip() and "\n" not in text
 
 
+def test_a_service_seen_only_at_the_horizon_has_its_stress_as_its_mean():
+    """A node whose only row is at the horizon has held no state for any time: its mean stress
+    is the stress it shows (not 0/0 = NaN fed to the GAT), and nothing is above threshold."""
+    import pandas as pd
+
+    from simulator.analysis.graph_metrics import node_features_from_metrics
+
+    frame = pd.DataFrame(
+        {
+            "time": [0.0, 2.0, 4.0, 4.0],
+            "service_id": ["a", "a", "a", "late"],
+            "stress_level": [0.5, 1.5, 0.2, 1.7],
+            "resource_level": [1.0, 0.8, 0.9, 0.4],
+            "status": ["ok", "overloaded", "ok", "overloaded"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        features, failed = node_features_from_metrics(frame, horizon=4.0)
+    assert features["late"] == {
+        "peak_stress": 1.7,
+        "mean_stress": 1.7,
+        "min_resource": 0.4,
+        "time_above_threshold": 0.0,
+        "time_to_first_failure": 4.0,
+    }
+    assert features["a"]["mean_stress"] == pytest.approx((0.5 * 2 + 1.5 * 2) / 4)
+    assert features["a"]["time_above_threshold"] == 2.0 and failed == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1234, "1,234"), (7, "7"), (1234567, "1,234,567"), (0.123456, "0.123"), (2.0, "2"), ("n/a", "n/a")],
+)
+def test_report_numbers_are_counts_with_separators_and_measures_to_three_digits(value, text):
+    """Counts are exact with thousands separators; measures have three significant digits."""
+    from simulator.analysis.markdown import num
+
+    assert num(value) == text
+
+
 def _gat_case():
     """Six services, four edges into the two that failed, two of them in the cascade."""
     import networkx as nx
@@ -314,6 +355,40 @@ def test_a_csv_round_trip_keeps_the_volume(tmp_path):
     lines[3] = lines[3].rsplit(",", 1)[0] + ",null"  # a missing volume reads as none traded
     (tmp_path / "ACME.csv").write_text("\n".join(lines) + "\n")
     assert load_csv(tmp_path / "ACME.csv").volume[2] == 0.0
+
+
+class _HistoryView:
+    """One symbol whose closes are given; today's open is the last close."""
+
+    symbols = ("X",)
+
+    def __init__(self, closes):
+        self.closes = np.asarray(closes, dtype=float)
+
+    def history(self, symbol, n=None):
+        return self.closes if n is None else self.closes[-n:]
+
+    def open(self, symbol):
+        return float(self.closes[-1])
+
+
+@pytest.mark.parametrize(("noise", "capped_by"), [(0.03, "target"), (0.0005, "weight")])
+def test_vol_target_trend_sizes_the_position_to_its_target_volatility(noise, capped_by):
+    """In an up-trend the weight is target_vol / realised vol (annualised from the last
+    vol_window daily log returns), never above the strategy's weight."""
+    import pandas as pd
+
+    from simulator.finance.strategies import VolTargetTrend
+
+    rng = np.random.default_rng(5)
+    closes = 100 * np.exp(np.cumsum(0.01 + noise * rng.standard_normal(120)))
+    assert closes[-5:].mean() > closes[-50:].mean()  # an up-trend
+    strategy = VolTargetTrend(fast=5, slow=50, vol_window=20, target_vol=0.15, weight=1.0)
+    returns = pd.Series(np.log(closes[-21:])).diff().dropna()
+    vol = returns.std() * math.sqrt(252)
+    expected = min(1.0, 0.15 / vol)
+    assert (expected < 1.0) == (capped_by == "target")
+    assert strategy.weights(_HistoryView(closes), {})["X"] == pytest.approx(expected, rel=1e-12)
 
 
 # -- finance: the executor's sizing and its skipped orders ----------------------------------------
