@@ -102,6 +102,23 @@ def test_a_replay_against_a_changed_header_is_invalid_at_the_header(tmp_path):
     }
 
 
+def test_a_line_cut_right_after_its_seq_column_fails_the_shape_check(tmp_path):
+    """A metrics line that stops at `seq` (target, cause and payload gone) is not a record:
+    `check_metrics` names its line number instead of trusting it."""
+    from simulator.infra.run import check_metrics
+    from simulator.scenario import ScenarioError
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    path = tmp_path / "metrics.csv"
+    lines = path.read_bytes().split(b"\n")
+    at = lines[0].split(b",").index(b"seq")
+    assert check_metrics(path) == len(lines) - 1
+    lines[9] = b",".join(lines[9].split(b",")[: at + 1])  # ends with its seq, then a newline
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(ScenarioError, match=f"^{path}:10: column 'seq' holds"):
+        check_metrics(path)
+
+
 @pytest.mark.parametrize("count", [3, 12, 13, 20])
 def test_an_unknown_dependency_lists_the_services_allowed_up_to_twelve(count):
     import yaml
