@@ -42,6 +42,22 @@ def test_values_that_fit_the_sample_never_take_the_cell_by_cell_path(monkeypatch
     assert len(slow) == 1
 
 
+def test_a_csv_whose_partial_file_vanished_reports_where_it_was_going(tmp_path):
+    """The `.partial` file removed under a running sink (a cleaned-up folder): closing it
+    raises the error of putting it in place, naming both paths, not one of the clean-up."""
+    from simulator.engine import CsvSink
+
+    path = tmp_path / "metrics.csv"
+    sink = CsvSink(path)
+    sink.open(b"h\n")
+    sink.write(None, b"1\n")
+    (tmp_path / "metrics.csv.partial").unlink()
+    with pytest.raises(FileNotFoundError) as caught:
+        sink.close(True)
+    assert (caught.value.filename, caught.value.filename2) == (str(path) + ".partial", str(path))
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- infra: which services ended failed -----------------------------------------------------------
 @pytest.mark.parametrize(
     "statuses",
@@ -523,3 +539,21 @@ def test_without_faults_the_exchange_never_rejects_an_order_the_executor_sized(s
         after_cover += bool(covers) and len(orders) > len(covers)
     assert covered_twice >= 1 and after_cover >= 3  # the cases are there
     assert rejected == [] and outcome.result.orders_rejected == 0
+
+
+def test_a_valid_replay_gives_no_reason(tmp_path):
+    """`finance-replay` of an untouched run: valid, no mismatch, and no reason (JSON null, not
+    an empty string a script would read as a reason given)."""
+    from simulator.finance import SimulationRuntime, replay_simulation
+    from simulator.finance.runtime import verify_stored
+    from simulator.store import Store
+
+    from .test_finance_support import FAULTY, make_config
+
+    with Store(tmp_path / "r.sqlite") as store:
+        out = SimulationRuntime(store).run(make_config(FAULTY, **{"market.end": "2008-07-15"}))
+        hashes, bad, why = verify_stored(store.iter_checkpoints(out.simulation_id))
+        assert (hashes, bad, why) == (out.hashes, None, None)
+        report = replay_simulation(store, out.simulation_id)
+    assert (report.valid, report.first_mismatch, report.reason) == (True, None, None)
+    assert report.as_dict()["reason"] is None
