@@ -58,6 +58,15 @@ def test_a_csv_whose_partial_file_vanished_reports_where_it_was_going(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_registering_an_entity_twice_says_which():
+    from simulator.engine import World
+
+    w = World(seed=1)
+    w.register("pump", "service", {})
+    with pytest.raises(ValueError, match="^entity 'pump' is already registered$"):
+        w.register("pump", "service", {})
+
+
 # -- infra: which services ended failed -----------------------------------------------------------
 @pytest.mark.parametrize(
     "statuses",
@@ -133,6 +142,24 @@ def test_a_line_cut_right_after_its_seq_column_fails_the_shape_check(tmp_path):
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(ScenarioError, match=f"^{path}:10: column 'seq' holds"):
         check_metrics(path)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "found"),
+    [
+        (b"1.5,tick,src,pump\n", b"1.5,tick,src,pumq\n", ("service_id", "pump")),  # cut after the id
+        (b"1.5,tick,src\n", b"1.5,tock,src\n", ("event_type", "")),  # no id column at all
+        (b"1.5,tick,src,pump,0.2\n", b"1.5,tick,src,pump,0.3\n", ("stress_level", "pump")),
+        (b"1.5,tick,src,pump\n", b"1.5,tick,src,pump,0.3\n", ("<number of columns>", "pump")),
+    ],
+)
+def test_the_differing_column_names_the_entity_of_even_a_short_line(expected, actual, found):
+    """`simulator verify` on damaged records: the entity is the line's 4th cell whenever it has
+    one, however short the line."""
+    from simulator.infra.run import differing_column
+
+    header = b"time,event_type,source,service_id,stress_level,seq\n"
+    assert differing_column(header, expected, actual) == found
 
 
 @pytest.mark.parametrize("count", [3, 12, 13, 20])
@@ -557,3 +584,26 @@ def test_a_valid_replay_gives_no_reason(tmp_path):
         report = replay_simulation(store, out.simulation_id)
     assert (report.valid, report.first_mismatch, report.reason) == (True, None, None)
     assert report.as_dict()["reason"] is None
+
+
+def _finance_commands():
+    import argparse
+
+    from simulator.finance.cli import register_cli
+
+    sub = argparse.ArgumentParser(prog="simulator").add_subparsers(dest="command")
+    register_cli(sub)
+    return sorted(sub.choices.items())
+
+
+@pytest.mark.parametrize(("name", "parser"), _finance_commands())
+def test_every_finance_command_and_option_says_what_it_does(name, parser):
+    """`simulator finance-* --help`: a description of the command and a help line for every
+    argument, in sentence case (not shouted, as the rest of the CLI)."""
+    import argparse
+
+    assert parser.description and not parser.description.isupper(), name
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help and not action.help.isupper(), (name, action.dest, action.help)
