@@ -162,6 +162,37 @@ def test_the_differing_column_names_the_entity_of_even_a_short_line(expected, ac
     assert differing_column(header, expected, actual) == found
 
 
+def test_a_run_past_max_events_says_what_is_allowed(tmp_path):
+    """cascade_direct applies 161 events; its up-front estimate is about 101. A budget between
+    the two passes the estimate and stops the kernel: one error naming the way out."""
+    from simulator.infra.scenario import expected_work
+    from simulator.scenario import ScenarioError
+
+    scenario = load_scenario(SCENARIOS / "cascade_direct.yaml")
+    scenario.max_events = int(expected_work(scenario)) + 1
+    with pytest.raises(ScenarioError) as caught:
+        run_scenario(scenario, tmp_path, quiet=True)
+    message = str(caught.value)
+    limit = scenario.max_events
+    assert message.startswith(f"cascade_direct: the run needs more than max_events={limit} events")
+    assert message.endswith(
+        ", before until=12; nothing was written "
+        "(allowed: a larger max_events, a shorter until or lower demand)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replay_report_carries_the_head_recorded_in_the_summary(tmp_path):
+    import json
+
+    from simulator.infra.run import validate_run
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    recorded = json.loads((tmp_path / "summary.json").read_text())["chain_head"]
+    report = validate_run(tmp_path)
+    assert report["recorded_chain_head"] == recorded == report["chain_head"]
+
+
 @pytest.mark.parametrize("count", [3, 12, 13, 20])
 def test_an_unknown_dependency_lists_the_services_allowed_up_to_twelve(count):
     import yaml
@@ -607,3 +638,22 @@ def test_every_finance_command_and_option_says_what_it_does(name, parser):
         if isinstance(action, argparse._HelpAction):
             continue
         assert action.help and not action.help.isupper(), (name, action.dest, action.help)
+
+
+def test_an_order_that_names_no_type_is_a_market_order():
+    """`exchange.order` without `type` (as a hand-written client may send it) fills exactly as
+    the same order sent with `type: market`."""
+    from simulator.finance.services import BROKERAGE, EXCHANGE
+
+    from .test_finance_services import _fund, _open, ask
+    from .test_finance_support import service_world
+
+    fills = []
+    for extra in ({}, {"type": "market"}):
+        ctx, market = service_world()
+        _open(ctx, market)
+        _fund(ctx, 500_000)
+        body = {"account": BROKERAGE, "symbol": "sp500", "side": "buy", "qty": 3, **extra}
+        fills.append(ask(ctx, "exchange.order", EXCHANGE, body))
+    assert fills[0]["status"] == "filled"
+    assert {**fills[0], "request_id": None} == {**fills[1], "request_id": None}
