@@ -67,6 +67,35 @@ def test_registering_an_entity_twice_says_which():
         w.register("pump", "service", {})
 
 
+@pytest.mark.parametrize("dist", ["fixed", "exponential", "uniform", "normal", "lognormal"])
+def test_each_latency_distribution_draws_as_documented(dist):
+    """delay = base + congestion x in flight + a draw: none (fixed), scale x Exp(1), [0, scale)
+    uniform, |N(0, scale)|, |exp(N(0, scale)) - 1|; checked draw by draw on a twin generator."""
+    from simulator.engine.latency import Channel
+
+    channel = Channel(base=0.5, dist=dist, scale=0.2, congestion=0.1)
+    rng, twin = np.random.default_rng(8), np.random.default_rng(8)
+    draw = {
+        "fixed": lambda: 0.0,
+        "exponential": lambda: 0.2 * twin.standard_exponential(),
+        "uniform": lambda: twin.random() * 0.2,
+        "normal": lambda: abs(twin.normal(0.0, 0.2)),
+        "lognormal": lambda: abs(float(np.expm1(twin.normal(0.0, 0.2)))),
+    }[dist]
+    for in_flight in (0, 3, 0, 7):
+        assert channel.sample(rng, in_flight) == 0.5 + 0.1 * in_flight + draw()
+
+
+def test_a_broken_summary_is_named_by_its_path(tmp_path):
+    from simulator.analysis.run_data import AnalysisError, load_run
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    (tmp_path / "summary.json").write_text('{"config": ')
+    where = re.escape(str(tmp_path / "summary.json"))
+    with pytest.raises(AnalysisError, match=rf"^{where}: not valid JSON \("):
+        load_run(tmp_path)
+
+
 # -- infra: which services ended failed -----------------------------------------------------------
 @pytest.mark.parametrize(
     "statuses",
