@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.engine import CsvSink, Event, HashChain, RecordLayout, World, chain_of_file
 from simulator.engine.recorder import BackgroundRecorder, Recorder, RecorderError, background_available
@@ -150,28 +152,18 @@ def test_a_sink_failing_at_any_point_is_raised_with_its_reason(tmp_path, after):
 
 
 def _reference_line(sample, time, type_, source, eid, values, seq, target, cause, payload):
-    """The line as the per-cell formatter before the compiled one wrote it: `%.10g` for the
-    sample's float columns, text for its int and str columns, `fmt` for anything else; the
-    whole row through `fmt` if a cell does not fit."""
+    """The canonical line, written out here: every cell through `fmt`, whatever the sample
+    the compiled formatter was made for."""
     from simulator.engine.recording import fmt
 
-    try:
-        cells = []
-        for kind, v in zip((x.__class__ for x in sample), values, strict=True):
-            if kind is float:
-                cells.append(f"{v:.10g}")
-            elif kind is int or kind is str:
-                cells.append(f"{v}")
-            else:
-                cells.append(fmt(v))
-    except (TypeError, ValueError):
-        cells = [fmt(v) for v in values]
-    return f"{time:.10g},{type_},{source},{eid},{','.join(cells)},{seq},{target},{cause},{payload}\n"
+    cells = ",".join(fmt(v) for v in values)
+    return f"{time:.10g},{type_},{source},{eid},{cells},{seq},{target},{cause},{payload}\n"
 
 
 def test_compiled_lines_equal_the_per_cell_formatting_whatever_the_values():
-    """The float-text cache never confuses 0.0 with -0.0, ints with floats, or NaNs; values
-    that do not fit the sample's types fall back cell by cell."""
+    """The float-text cache never confuses 0.0 with -0.0, ints with floats, or NaNs; a None,
+    a bool or a float in an int or text column is written as `fmt` writes it (before, an
+    int column took a later float score as `3.0` and None as `None`)."""
     from simulator.engine.recording import line_formatter
 
     sample = (0.5, 3, "ok", True, None)
@@ -191,6 +183,11 @@ def test_compiled_lines_equal_the_per_cell_formatting_whatever_the_values():
         (True, 10, "g", True, None),
         (-0.0, 11, "h", True, None),
         (12345678901.5, 12, "i", True, None),
+        (12345678901.0, 12, "i", True, None),  # '1.23456789e+10', kept or not...
+        (12345678901, 12, "i", True, None),  # ...an equal int past 10 digits is '12345678901'
+        (12345678901, True, None, 2.5, 3),  # a bool where an int was, None where text was
+        (5.0, 1.5, "j", True, None),  # where an int was, a float (its text is %.10g, not repr)
+        (5, None, 2.25, True, None),  # the int 5 finds the cached text of 5.0: the same
     ]
     for i, values in enumerate(rows * 2):  # twice: the second time from the cache
         args = (i * 0.25, "tick", "src", "e1", values, i, "tgt", "" if i % 3 else str(i - 1), "")
@@ -220,3 +217,31 @@ def test_the_chain_read_during_a_run_is_exact_although_extended_in_batches(tmp_p
     unbatched = heads_seen([MemorySink()])  # a sink that wants records: one at a time
     assert batched == unbatched
     assert all(seq == count for seq, _, count in batched) and batched[-1][0] > 1024
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, 5.0, 1e10, 12345678901.0]),
+    st.text(alphabet="abcxyz_", max_size=5),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=1, max_value=5).flatmap(
+    lambda n: st.tuples(
+        st.tuples(*[_SCALARS] * n), st.lists(st.tuples(*[_SCALARS] * n), min_size=1, max_size=6)
+    )
+))
+def test_a_compiled_line_is_the_canonical_line_for_any_values(case):
+    """Whatever the sample the formatter was compiled for, and in any order of values (the
+    float-text cache warm or cold), a line is every cell through `fmt`."""
+    from simulator.engine.recording import line_formatter
+
+    sample, rows = case
+    line = line_formatter(sample)
+    for i, values in enumerate(rows + rows):
+        args = (i * 0.5, "tick", "src", "e1", values, i, "tgt", "", "")
+        assert line(*args) == _reference_line(sample, *args), (sample, values)

@@ -88,12 +88,20 @@ class Recorder:
         for sink in self.sinks:
             sink.write(record, data)
 
-    def write_encoded(self, data: bytes) -> None:
-        """Take one record's canonical bytes (byte-only sinks; the background child)."""
-        pending = self._pending
-        pending.append(data)
-        if len(pending) >= self._batch:
-            self.flush()
+    def write_batch(self, records: list[tuple]) -> None:
+        """Record a batch of `(seq, time, type, source, target, cause, payload, rows)` and
+        flush it: the background child's loop, with the one-row line formatted here."""
+        encode, line, pending = self.encode, self._line, self._pending
+        for seq, time, type_, source, target, cause, payload, rows in records:
+            if line is not None and len(rows) == 1:
+                eid, values = rows[0]
+                cause_text = "" if cause is None else str(cause)
+                text = line(time, type_, source, eid, values, seq, target, cause_text, payload)
+                pending.append(text.encode())
+            else:
+                pending.append(encode(seq, time, type_, source, target, cause, payload, rows))
+                line = self._line
+        self.flush()
 
     def flush(self) -> None:
         """Extend the chain over the batch and hand it to the sinks."""
@@ -290,10 +298,7 @@ def _serve(
             message = marshal.loads(conn.recv_bytes())
             if isinstance(message, tuple):  # ("close", True): the run completed
                 break
-            encode, write = recorder.encode, recorder.write_encoded
-            for seq, time, type_, source, target, cause, payload, rows in message:
-                write(encode(seq, time, type_, source, target, cause, payload, rows))
-            recorder.flush()  # a batch in, a batch out: a failing sink is reported at once
+            recorder.write_batch(message)  # a batch in, a batch out: a failing sink is reported at once
         recorder.close(True)
         conn.send_bytes(marshal.dumps(("done", recorder.chain.head, recorder.chain.count)))
     except EOFError:  # the run failed or the simulation process went away: discard
