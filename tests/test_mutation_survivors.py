@@ -18,13 +18,18 @@ from tests.conftest import SCENARIOS
 
 
 # -- engine: a record type with no state columns ------------------------------------------------
-def test_a_line_of_a_layout_without_state_columns_is_written():
-    """A layout whose rows carry no state cells (only the event's own columns) still writes
-    well-formed lines: the compiled formatter agrees with the cell-by-cell one."""
-    from simulator.engine.recording import _slow_line, line_formatter
+@pytest.mark.parametrize("values", [(), (7,), (0.25, 3, "b", None)])
+def test_a_compiled_line_has_exactly_the_layouts_columns(values):
+    """One cell per column of the layout, each as `fmt` writes it, also for a layout with no
+    state columns at all."""
+    from simulator.engine import RecordLayout
+    from simulator.engine.recording import fmt, line_formatter
 
-    args = (1.5, "tick", "clock", "", (), 3, "world", "", "")
-    assert line_formatter(())(*args) == _slow_line(*args) == "1.5,tick,clock,,,3,world,,\n"
+    layout = RecordLayout(kinds=("box",), fields=tuple(f"f{i}" for i in range(len(values))))
+    line = line_formatter(values)(1.5, "tick", "clock", "", values, 3, "world", "", "")
+    expected = ["1.5", "tick", "clock", "", *[fmt(v) for v in values], "3", "world", "", ""]
+    assert line == ",".join(expected) + "\n"
+    assert len(line.split(",")) == len(layout.columns)
 
 
 def test_values_that_fit_the_sample_never_take_the_cell_by_cell_path(monkeypatch):
@@ -38,7 +43,7 @@ def test_values_that_fit_the_sample_never_take_the_cell_by_cell_path(monkeypatch
         line = recording.line_formatter(sample)
         assert line(1.0, "ev", "src", "e", values, 7, "tgt", "", "") != "slow\n"
     assert slow == []
-    assert line(1.0, "ev", "src", "e", (None, 3, "b", True), 7, "tgt", "", "") == "slow\n"  # a misfit
+    assert line(1.0, "ev", "src", "e", (0.25, None, "b", True), 7, "tgt", "", "") == "slow\n"  # a misfit
     assert len(slow) == 1
 
 
