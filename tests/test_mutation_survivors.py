@@ -1,5 +1,5 @@
 """Properties that the surviving mutants of the re-runs on main showed no test checked
-(docs/mutation.md, "Fresh sample"): each test names what a user would see go wrong."""
+(docs/mutation.md, "Latest figures"): each test names what a user would see go wrong."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from simulator.infra.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
 
-# -- engine: a record type with no state columns ------------------------------------------------
+# -- engine: record lines, sinks, latency, entities ------------------------------------------------
 @pytest.mark.parametrize("values", [(), (7,), (0.25, 3, "b", None)])
 def test_a_compiled_line_has_exactly_the_layouts_columns(values):
     """One cell per column of the layout, each as `fmt` writes it, also for a layout with no
@@ -33,8 +33,8 @@ def test_a_compiled_line_has_exactly_the_layouts_columns(values):
 
 
 def test_values_that_fit_the_sample_never_take_the_cell_by_cell_path(monkeypatch):
-    """The compiled line is the recording's fast path (one `%` over a tuple): values shaped
-    like the sample are written by it alone; only a misfit falls back to the slow path."""
+    """The compiled line is the recording's fast path: values shaped like the sample are
+    written by it alone; only a misfit (None in an int column) falls back to the slow path."""
     from simulator.engine import recording
 
     slow = []
