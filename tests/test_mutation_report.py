@@ -24,22 +24,25 @@ GOLDEN = Path(__file__).parent / "golden" / "reports"
 RUNS = ("cascade_direct", "flood_overload")
 
 
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """{run: (markdown, json text)} with the run's folder written as `RUN`."""
-    found = {}
-    for name in RUNS:
+_BUILT: dict[str, tuple[str, str]] = {}
+
+
+def report_of(name: str, tmp_path_factory) -> tuple[str, str]:
+    """(markdown, json text) of `name`'s report, its folder written as `RUN`. Built by the
+    first test that asks for it (not by a shared fixture), so mutmut ties the report's code to
+    the test that checks it."""
+    if name not in _BUILT:
         out = tmp_path_factory.mktemp(name)
         assert main(["run", str(SCENARIOS / f"{name}.yaml"), "--out", str(out), "--quiet", "--report"]) == 0
-        found[name] = tuple(
+        _BUILT[name] = tuple(
             (out / f"failure_analysis.{ext}").read_text().replace(str(out), "RUN") for ext in ("md", "json")
         )
-    return found
+    return _BUILT[name]
 
 
 @pytest.mark.parametrize("name", RUNS)
-def test_the_report_is_the_pinned_one(name, reports):
-    markdown, data = reports[name]
+def test_the_report_is_the_pinned_one(name, tmp_path_factory):
+    markdown, data = report_of(name, tmp_path_factory)
     if os.environ.get("PIN_REPORTS"):
         GOLDEN.mkdir(parents=True, exist_ok=True)
         (GOLDEN / f"{name}.md").write_text(markdown)
@@ -50,9 +53,9 @@ def test_the_report_is_the_pinned_one(name, reports):
 
 
 @pytest.mark.parametrize("name", RUNS)
-def test_every_heading_and_table_is_well_formed_markdown(name, reports):
+def test_every_heading_and_table_is_well_formed_markdown(name, tmp_path_factory):
     """A heading stands alone between blank lines; a table's rows have its header's columns."""
-    lines = reports[name][0].splitlines()
+    lines = report_of(name, tmp_path_factory)[0].splitlines()
     headings = [i for i, line in enumerate(lines) if line.startswith("#")]
     assert len(headings) >= 8
     for i in headings:
