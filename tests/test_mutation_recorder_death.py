@@ -32,3 +32,13 @@ def test_closing_a_recorder_whose_child_was_killed_raises_why(tmp_path, written,
     with pytest.raises(RecorderError, match=f"^{why}$"):
         rec.close(True)
     assert not rec._child.is_alive()
+
+
+def test_a_background_recorder_refuses_a_sink_that_wants_records_and_says_why():
+    """Records (not bytes) cannot cross to the child: a live subscriber needs the inline
+    recorder, and the error says so before any child is started."""
+    from simulator.engine import CallbackSink
+
+    why = "^a background recorder takes only sinks that want bytes, not records$"
+    with pytest.raises(ValueError, match=why):
+        BackgroundRecorder(LAYOUT, [CallbackSink(lambda record, data: None)], HashChain(LAYOUT.header))

@@ -279,6 +279,14 @@ def test_the_first_decision_is_placed_before_at_or_after_the_first_failure(findi
     assert ("before" in text) == (offset < 0) and ("after" in text) == (offset > 0)
 
 
+def test_with_no_damage_there_is_nothing_to_rank(findings):
+    from simulator.analysis.markdown import evidence
+
+    text = evidence(dataclasses.replace(findings, service_damage=[]))
+    assert "No service left ok or rejected a request: nothing to rank." in text
+    assert not any(line.startswith("| service |") for line in text)
+
+
 @pytest.mark.parametrize("count", [3, 15, 16, 22])
 def test_the_damage_table_says_how_many_services_it_leaves_out(findings, count):
     from simulator.analysis.markdown import evidence
@@ -456,8 +464,10 @@ def test_without_regime_switches_only_the_first_regime_shapes_the_prices():
 def test_a_close_only_arch_series_is_its_closes_with_no_volume(series, module, column):
     import importlib
 
-    from simulator.finance.market import load_arch
+    from simulator.finance.market import _arch_close, load_arch
 
+    dates, (*prices, volume) = _arch_close(module, column)()  # the loader, built here (not at import)
+    assert len(dates) == len(volume) and not volume.any()
     bars = load_arch(series)
     raw = importlib.import_module(f"arch.data.{module}").load()[column].dropna()
     assert len(bars.close) == len(raw) > 1000
