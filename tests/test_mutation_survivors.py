@@ -279,6 +279,23 @@ def test_the_first_decision_is_placed_before_at_or_after_the_first_failure(findi
     assert ("before" in text) == (offset < 0) and ("after" in text) == (offset > 0)
 
 
+@pytest.mark.parametrize(
+    ("worst", "window"),
+    [(("failed", "overloaded"), (9.5, 20.5)), (("overloaded", "overloaded"), None), ((), (11.85, 15.15))],
+)
+def test_the_status_plot_zooms_on_the_failed_episodes(findings, worst, window):
+    """The timeline's zoom: the failed episodes (all of them if none failed), the flood and
+    the interventions, padded by 5%; none when that is half the run or more. Run of t=100,
+    flood 12-15, episodes 10-20 and 60-70."""
+    from simulator.analysis.plots import trouble_window
+
+    base = findings.episodes[0]
+    spans = [(10, 20), (60, 70)][: len(worst)]
+    eps = [dataclasses.replace(base, start=a, end=b, worst=w) for (a, b), w in zip(spans, worst, strict=True)]
+    f = dataclasses.replace(findings, episodes=eps, end_time=100.0, flood=(12.0, 15.0), decisions=[])
+    assert trouble_window(f) == (pytest.approx(window) if window else None)
+
+
 def test_with_no_damage_there_is_nothing_to_rank(findings):
     from simulator.analysis.markdown import evidence
 
