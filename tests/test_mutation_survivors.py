@@ -720,3 +720,28 @@ def test_an_order_that_names_no_type_is_a_market_order():
         fills.append(ask(ctx, "exchange.order", EXCHANGE, body))
     assert fills[0]["status"] == "filled"
     assert {**fills[0], "request_id": None} == {**fills[1], "request_id": None}
+
+
+@pytest.mark.parametrize("column", ["Open", "High", "Low", "Close"])
+def test_a_price_that_is_not_positive_is_named_by_its_column(tmp_path, column):
+    from simulator.finance.market import MarketDataError, load_csv
+
+    prices = {"Open": "10", "High": "11", "Low": "9", "Close": "10"} | {column: "0"}
+    bad = ",".join(prices[c] for c in ("Open", "High", "Low", "Close"))
+    path = tmp_path / "X.csv"
+    path.write_text(f"Date,Open,High,Low,Close,Volume\n2020-01-02,10,11,9,10,100\n2020-01-03,{bad},100\n")
+    why = f"^{re.escape(str(path))}:3: column {column}: price must be > 0, got 0$"
+    with pytest.raises(MarketDataError, match=why):
+        load_csv(path)
+
+
+def test_a_store_file_with_a_sqlite_header_but_no_database_says_why(tmp_path):
+    """The SQLite header is there, the rest is not a database: one line with SQLite's reason."""
+    from simulator.store import Store
+    from simulator.store.sqlite import StoreError
+
+    path = tmp_path / "x.sqlite"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 2000)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    assert str(caught.value) == f"{path}: cannot open it as a SQLite store: file is not a database"
