@@ -745,3 +745,22 @@ def test_a_store_file_with_a_sqlite_header_but_no_database_says_why(tmp_path):
     with pytest.raises(StoreError) as caught:
         Store(path)
     assert str(caught.value) == f"{path}: cannot open it as a SQLite store: file is not a database"
+
+
+def test_a_replay_of_a_run_whose_checkpoints_were_all_deleted_says_so(tmp_path):
+    """Every checkpoint row deleted: no stored head at all, and the report says the stored
+    chain (none) is not the one recorded for the run."""
+    from simulator.finance import SimulationRuntime, replay_simulation
+    from simulator.store import Store
+
+    from .test_finance_support import FAULTY, make_config
+
+    with Store(tmp_path / "r.sqlite") as store:
+        out = SimulationRuntime(store).run(make_config(FAULTY, **{"market.end": "2008-07-15"}))
+        store.conn.execute("DELETE FROM checkpoints")
+        report = replay_simulation(store, out.simulation_id)
+    assert (report.valid, report.original_count, report.first_mismatch) == (False, 0, 0)
+    assert report.reason.startswith(
+        f"the stored chain head none is not the head recorded for the run {out.hashes[-1][:16]}: "
+        "the checkpoints were rewritten"
+    )
