@@ -101,6 +101,24 @@ def test_a_broken_summary_is_named_by_its_path(tmp_path):
         load_run(tmp_path)
 
 
+def test_an_observation_restricted_to_fields_sees_only_those():
+    """`ctx.observe(ids, fields)`: partial information, the other fields are not seen."""
+    from simulator.engine import World
+
+    w = World(seed=1)
+    w.register("box", "box", {"level": 3, "secret": "x"})
+    w.register("watcher", "agent", {})
+    seen = []
+
+    def watch(ctx):
+        seen.append((yield ctx.observe(["box"], fields=["level"])))
+        seen.append((yield ctx.observe(["box"])))
+
+    w.spawn("watcher", watch)
+    w.run(until=1.0)
+    assert [dict(s) for s in seen] == [{"box": {"level": 3}}, {"box": {"level": 3, "secret": "x"}}]
+
+
 # -- infra: which services ended failed -----------------------------------------------------------
 @pytest.mark.parametrize(
     "statuses",
@@ -194,6 +212,21 @@ def test_the_differing_column_names_the_entity_of_even_a_short_line(expected, ac
 
     header = b"time,event_type,source,service_id,stress_level,seq\n"
     assert differing_column(header, expected, actual) == found
+
+
+@pytest.mark.parametrize(("work", "refused"), [(99.0, False), (100.0, False), (100.5, True)])
+def test_the_up_front_budget_refuses_only_an_estimate_above_max_events(monkeypatch, work, refused):
+    from simulator.infra import scenario as scenario_module
+    from simulator.scenario import ScenarioError
+
+    scenario = load_scenario(SCENARIOS / "cascade_direct.yaml")
+    scenario.max_events = 100
+    monkeypatch.setattr(scenario_module, "expected_work", lambda s: work)
+    if refused:
+        with pytest.raises(ScenarioError, match="more than max_events 100 "):
+            scenario_module.check_budget(scenario, "city.yaml")
+    else:
+        scenario_module.check_budget(scenario, "city.yaml")
 
 
 def test_a_run_past_max_events_says_what_is_allowed(tmp_path):
