@@ -203,6 +203,8 @@ def test_a_line_cut_right_after_its_seq_column_fails_the_shape_check(tmp_path):
         (b"1.5,tick,src\n", b"1.5,tock,src\n", ("event_type", "")),  # no id column at all
         (b"1.5,tick,src,pump,0.2\n", b"1.5,tick,src,pump,0.3\n", ("stress_level", "pump")),
         (b"1.5,tick,src,pump\n", b"1.5,tick,src,pump,0.3\n", ("<number of columns>", "pump")),
+        (b"1.5,tick,src,pump\n", b"1.5,tick,src,pump\n1.5,tick,src,well\n", ("<rows carried>", "")),
+        (b"1.5,tick,src,pump\n", b"1.5,tick,src,pump\n", ("", "")),
     ],
 )
 def test_the_differing_column_names_the_entity_of_even_a_short_line(expected, actual, found):
@@ -388,7 +390,7 @@ def test_the_report_progress_bar_is_drawn_on_a_terminal_only_and_cleared_after(
     text = out.getvalue()
     assert bool(text) == drawn
     if drawn:
-        assert "report:" in text and "figures" in text
+        assert "report:" in text and "figures" in text and "2/3" in text  # the stages of a total
         assert text.endswith("\r") and not text.rsplit("\r", 2)[-2].strip() and "\n" not in text
 
 
@@ -735,7 +737,8 @@ def test_every_finance_and_report_command_and_option_says_what_it_does(name):
     import argparse
 
     parser = _parsers()[name]
-    assert parser.description and not SHOUTED.search(parser.description), name
+    assert parser.description and parser.description[0].isupper(), name
+    assert not SHOUTED.search(parser.description), name
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction):
             continue
