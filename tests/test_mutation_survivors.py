@@ -806,3 +806,26 @@ def test_a_replay_of_a_run_whose_checkpoints_were_all_deleted_says_so(tmp_path):
         f"the stored chain head none is not the head recorded for the run {out.hashes[-1][:16]}: "
         "the checkpoints were rewritten"
     )
+
+
+def test_a_report_on_altered_records_names_both_chain_heads(tmp_path):
+    """`simulator report` on a metrics.csv changed in place: refused, quoting the file's chain
+    head and the recorded one (12 hex digits each) and pointing at `simulator verify`."""
+    import json
+
+    from simulator.analysis.run_data import AnalysisError, load_run
+    from simulator.engine import chain_of_file
+
+    run_scenario(load_scenario(SCENARIOS / "cascade_direct.yaml"), tmp_path, quiet=True)
+    path = tmp_path / "metrics.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",ok,", b",failed,", 1)
+    path.write_bytes(b"\n".join(lines))
+    head, _ = chain_of_file(path)
+    recorded = json.loads((tmp_path / "summary.json").read_text())["chain_head"]
+    with pytest.raises(AnalysisError) as caught:
+        load_run(tmp_path)
+    assert str(caught.value) == (
+        f"{path}: its hash chain ({head[:12]}...) does not match summary.json ({recorded[:12]}...): "
+        "the file was altered; `simulator verify` finds where"
+    )
