@@ -3,6 +3,7 @@
     python -m benchmarks.mutation_score                  # every mutant (hours on 2 cores)
     python -m benchmarks.mutation_score --sample 100     # a seeded uniform sample of 100 per package
     python -m benchmarks.mutation_score --report         # the score of what has been run so far
+    python -m benchmarks.mutation_score --sample 60 --skip 20 --report   # mutants 21-60 of each only
 
 Configuration (what is mutated, which tests run) is `[tool.mutmut]` in pyproject.toml; results
 stay in `mutants/` (ignored by git), so runs resume where they stopped. A mutant counts as killed
@@ -147,6 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--packages", default=",".join(PACKAGES))
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--report", action="store_true", help="only print the score so far")
+    parser.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="score each sample without its first N mutants (those already looked at): a fresh, "
+        "still uniform sample of the suite as it is",
+    )
     args = parser.parse_args(argv)
     if args.in_order:
         return run_in_order(Path(args.in_order).read_text().split(), args.children)
@@ -174,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
             if not args.sample or todo:
                 subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT, env=ONE_THREAD)
         print(f"mutmut ran for {time.monotonic() - started:.0f} s")
-    report(chosen, equivalents())
+    report({p: names[args.skip :] for p, names in chosen.items()}, equivalents())
 
 
 if __name__ == "__main__":

@@ -245,3 +245,14 @@ def test_a_compiled_line_is_the_canonical_line_for_any_values(case):
     for i, values in enumerate(rows + rows):
         args = (i * 0.5, "tick", "src", "e1", values, i, "tgt", "", "")
         assert line(*args) == _reference_line(sample, *args), (sample, values)
+
+
+def test_a_layout_without_state_columns_has_the_same_cells_on_either_path():
+    """The cell-by-cell fallback (here forced by an event type that is not text) writes no
+    extra empty cell when the layout has no state columns."""
+    from simulator.engine.recording import line_formatter
+
+    line = line_formatter(())
+    fast = line(1.5, "7", "src", "e1", (), 3, "tgt", "", "")
+    assert fast == "1.5,7,src,e1,3,tgt,,\n"
+    assert line(1.5, 7, "src", "e1", (), 3, "tgt", "", "") == fast

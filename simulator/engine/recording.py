@@ -75,8 +75,8 @@ def _slow_line(
     payload: str,
 ) -> str:
     """A line whose values do not fit the compiled formats: every cell through `fmt`."""
-    cells = ",".join([fmt(v) for v in values])
-    return f"{time:.10g},{type},{source},{eid},{cells},{seq},{target},{cause},{payload}\n"
+    cells = "".join([fmt(v) + "," for v in values])
+    return f"{time:.10g},{type},{source},{eid},{cells}{seq},{target},{cause},{payload}\n"
 
 
 def line_formatter(sample: tuple[Any, ...]) -> Callable[..., str]:

@@ -399,7 +399,11 @@ class PhaseExecutor:
             if qty <= 0:
                 skipped.append({"id": o["id"], "reason": "not enough cash"})
                 continue
-            free -= self._need(kind, o, opens, qty)
+            if kind == "cover":  # its lock is released only when it settles, after the rest of
+                # its group is checked: until then the exchange holds both the lock and its cost
+                free -= self._cost(notional_cents(self._buy_price(o, opens[o["symbol"]]), qty))
+            else:
+                free -= self._need(kind, o, opens, qty)
             requests.append(self._order(o, qty))
         return requests
 
