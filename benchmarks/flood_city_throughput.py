@@ -5,10 +5,12 @@
    mix, 10,000 citizen processes; and the stricter floor of the same mix drawn by one process
    a district): flood_city as shipped (population citizen model, recording as the scenario
    sets it), then each citizen model with recording in the background, inline and off. Rates
-   are given as a ratio of the floor measured in the same run (target: as shipped >= 0.38x),
-   of the individual model, and per CPU second of this process (which leaves out the time a
-   busy machine keeps it waiting, and the background recorder's own CPU). World construction
-   is timed separately.
+   are given as a ratio of the floor measured in the same run (target: as shipped >= 0.38x);
+   each timed run is a fresh process (the world is built there, untimed), so no run inherits
+   another's heap, caches or forked pages. Also given: the ratio to the individual model, and
+   rates per CPU second of the simulating process (which leave out the time a busy machine
+   keeps it waiting, and the background recorder's own CPU). World construction is timed
+   separately.
 2. A run of exactly `--events` applied events (default 1,000,000) as shipped, in a fresh
    process, reporting its peak resident memory (and the recorder process's, if any).
 
@@ -65,6 +67,32 @@ def timed_run(until: float, out: Path, overrides: dict) -> tuple[float, float, i
     return time.perf_counter() - start, time.process_time() - cpu, w.seq, built
 
 
+def one_run(label: str, until: float, out: str) -> None:
+    """Time one mode (or a floor) in this process and print its figures as JSON."""
+    if label in (FLOOR, FLOOR_GROUPS):
+        from benchmarks.simpy_floor import floor_run
+        from simulator.infra.scenario import load_scenario
+
+        processes = len(load_scenario(str(SCENARIO)).citizens) if label == FLOOR_GROUPS else None
+        events, seconds, cpu_seconds = floor_run(10_000, until, processes=processes)
+        print(json.dumps({"events": events, "seconds": seconds, "cpu_seconds": cpu_seconds}))
+        return
+    seconds, cpu_seconds, events, build_seconds = timed_run(until, Path(out), MODES[label])
+    print(json.dumps({"events": events, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                      "build_seconds": build_seconds}))
+
+
+def in_fresh_process(label: str, until: float, out: str) -> dict:
+    """`one_run` in a new interpreter: no run inherits another's heap, caches or forked pages
+    (in one process, the same configuration measured 13-31% apart by its place in a round)."""
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.flood_city_throughput", "--one", label,
+         "--until", str(until), "--child", out],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def shipped_background() -> bool:
     from simulator.infra.scenario import load_scenario
 
@@ -107,11 +135,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        one_run(args.one, args.until, args.child)
+        return
     if args.child:
         peak_memory_child(args.events, args.child)
         return
-    from benchmarks.simpy_floor import floor_run
     from simulator.infra.scenario import load_scenario
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,17 +152,13 @@ def main() -> None:
         counts: dict[str, int] = {}
         built: dict[str, list[float]] = {}
         for _ in range(args.repeats):  # interleaved, so a noisy moment hits every mode alike
-            for label, processes in ((FLOOR, None), (FLOOR_GROUPS, districts)):
-                floor_events, floor_seconds, floor_cpu = floor_run(10_000, args.until, processes=processes)
-                rates[label].append(floor_events / floor_seconds)
-                cpu_rates[label].append(floor_events / floor_cpu)
-                counts[label] = floor_events
-            for label, overrides in MODES.items():
-                seconds, cpu_seconds, events, build_seconds = timed_run(args.until, Path(tmp), overrides)
-                rates[label].append(events / seconds)
-                cpu_rates[label].append(events / cpu_seconds)
-                counts[label] = events
-                built.setdefault(label.split(",")[0], []).append(build_seconds)
+            for label in (FLOOR, FLOOR_GROUPS, *MODES):
+                r = in_fresh_process(label, args.until, tmp)
+                rates[label].append(r["events"] / r["seconds"])
+                cpu_rates[label].append(r["events"] / r["cpu_seconds"])
+                counts[label] = r["events"]
+                if "build_seconds" in r:
+                    built.setdefault(label.split(",")[0], []).append(r["build_seconds"])
         median = {label: statistics.median(r) for label, r in rates.items()}
         cpu_median = {label: statistics.median(r) for label, r in cpu_rates.items()}
         print(
