@@ -16,9 +16,10 @@
 
     python -m benchmarks.flood_city_throughput [--until 600] [--events 1000000]
 
-Last measured (2026-11-30, 2 shared cores at load 5.7-5.9, README "Benchmarks"): as shipped
-0.26-0.33x the floor wall clock, 0.34x per CPU second (target 0.38x: not met); background
-0.20-0.23x, recording off 0.47-0.63x; 1,000,000 events in 104 MB peak RSS.
+Last measured (2026-11-30 evening, quiet machine, README "Benchmarks"): as shipped 0.29-0.40x
+the floor over four runs (target 0.38x: not shown; the same configuration measures up to 13%
+apart within one run here); background recording equal to inline within that noise;
+recording off 0.49-0.62x; 1,000,000 events in 70-104 MB peak RSS.
 """
 
 from __future__ import annotations
