@@ -256,3 +256,40 @@ def test_a_layout_without_state_columns_has_the_same_cells_on_either_path():
     fast = line(1.5, "7", "src", "e1", (), 3, "tgt", "", "")
     assert fast == "1.5,7,src,e1,3,tgt,,\n"
     assert line(1.5, 7, "src", "e1", (), 3, "tgt", "", "") == fast
+
+
+class _ExitHandlers:
+    """Stands in for `atexit` in the recorder module: the handlers registered and not removed."""
+
+    def __init__(self) -> None:
+        self.live: list = []
+        self.registered = 0
+
+    def register(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - atexit's signature
+        self.live.append(fn)
+        self.registered += 1
+        return fn
+
+    def unregister(self, fn) -> None:  # noqa: ANN001 - atexit's signature
+        self.live = [f for f in self.live if f != fn]
+
+
+@pytest.mark.skipif(not background_available(), reason="needs fork")
+@pytest.mark.parametrize("ok", [True, False])
+def test_background_runs_leave_no_exit_handler_behind(tmp_path, monkeypatch, ok):
+    """Each background recorder registers an exit handler while it runs (so a program that
+    never closes it still exits) and removes it when closed, whether the run succeeded or
+    not: a batch of many runs in one process does not pile them up, each keeping its pipe."""
+    from simulator.engine import recorder
+
+    handlers = _ExitHandlers()
+    monkeypatch.setattr(recorder, "atexit", handlers)
+    for i in range(3):
+        w = busy_world([CsvSink(tmp_path / f"m{i}.csv")], background=True, fail_at=0 if ok else 50)
+        if ok:
+            w.run()
+        else:
+            with pytest.raises(RuntimeError, match="reducer broke"):
+                w.run()
+    assert handlers.registered == 3  # one per run, while it ran
+    assert handlers.live == []
