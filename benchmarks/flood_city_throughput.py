@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=[FLOOR, FLOOR_GROUPS, *MODES], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         one_run(args.one, args.until, args.child)
