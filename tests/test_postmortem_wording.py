@@ -40,7 +40,9 @@ def effect(name: str, time_not_ok: float = 0.0, rejected: int = 0, episodes: int
     return ServiceEffect(name, **(base | kw))
 
 
-def episode(service: str, start: float, end: float | None, worst: str = "overloaded", seq: int = 1) -> Episode:
+def episode(
+    service: str, start: float, end: float | None, worst: str = "overloaded", seq: int = 1
+) -> Episode:
     return Episode(service, start, end, worst, 0.9, 0.5, seq)
 
 
@@ -79,7 +81,9 @@ def make(**kw) -> Findings:
     return Findings(**(base | kw))
 
 
-def decision(at: float, based_on: float, targets: list[str], applied: dict | None = None, seq: int = 5) -> Decision:
+def decision(
+    at: float, based_on: float, targets: list[str], applied: dict | None = None, seq: int = 5
+) -> Decision:
     return Decision(seq, at, based_on, targets, applied or {})
 
 
@@ -138,8 +142,16 @@ def test_the_header_counts_citizens_by_group_and_describes_policy_and_flood():
         "citizens": [{"id": "p", "count": 1500}, {"id": "q"}],  # a group without count is one citizen
         "agencies": [{"id": "x"}, {"id": "y"}],
         "policy": {"intervention_delay": 2.5, "budget": 100.0},
-        "stressors": [{"id": "river", "intensity": 0.8, "start": 10, "duration": 5.5, "services": ["a", "b"],
-                       "spread": 1.5}],
+        "stressors": [
+            {
+                "id": "river",
+                "intensity": 0.8,
+                "start": 10,
+                "duration": 5.5,
+                "services": ["a", "b"],
+                "spread": 1.5,
+            }
+        ],
     }
     out = {"unmet_demand": 12345, "unmet_share": 0.12345, "recovered": False, "final_failed": ["a"]}
     lines = md.header(make(config=config, outcomes=out, description="", end_time=99.5))
@@ -173,7 +185,12 @@ def test_a_timeline_one_past_its_full_size_is_condensed_and_says_so():
 
 
 def test_a_timeline_entry_without_seq_leaves_the_cell_empty():
-    f = make(timeline=[TimelineEntry(1.5, None, "flood", None, "flood begins"), TimelineEntry(2.0, 9, "x", "a", "t")])
+    f = make(
+        timeline=[
+            TimelineEntry(1.5, None, "flood", None, "flood begins"),
+            TimelineEntry(2.0, 9, "x", "a", "t"),
+        ]
+    )
     assert md.timeline(f)[4:6] == ["| 1.500 |  | flood begins |", "| 2.000 | 9 | t |"]
 
 
@@ -263,17 +280,32 @@ def test_policy_cuts_long_tables_and_names_at_most_eight_targets():
     ("first_fail", "expected"),
     [
         (None, "No service failed. The policy maker first decided at t=10.000, {seen}; {effect}."),
-        (7.5, "The policy maker first decided at t=10.000, 2.5 time units after the first failure (t=7.500), "
-         "{seen}; {effect}."),
-        (12.0, "The policy maker first decided at t=10.000, 2 time units before the first failure (t=12.000), "
-         "on overloads alone, {seen}; {effect}."),
-        (10.0, "The policy maker first decided at t=10.000, at the moment of the first failure (t=10.000), "
-         "{seen}; {effect}."),
+        (
+            7.5,
+            "The policy maker first decided at t=10.000, 2.5 time units after the first failure (t=7.500), "
+            "{seen}; {effect}.",
+        ),
+        (
+            12.0,
+            "The policy maker first decided at t=10.000, 2 time units before the first failure (t=12.000), "
+            "on overloads alone, {seen}; {effect}.",
+        ),
+        (
+            10.0,
+            "The policy maker first decided at t=10.000, at the moment of the first failure (t=10.000), "
+            "{seen}; {effect}.",
+        ),
     ],
 )
 @pytest.mark.parametrize("applied", [{"a": 10.75, "b": 10.5}, {}])
 def test_the_first_decision_sentence_in_every_case(first_fail, expected, applied):
-    out = {"unmet_demand": 0, "unmet_share": 0.0, "recovered": True, "final_failed": [], "first_failure_at": first_fail}
+    out = {
+        "unmet_demand": 0,
+        "unmet_share": 0.0,
+        "recovered": True,
+        "final_failed": [],
+        "first_failure_at": first_fail,
+    }
     f = make(outcomes=out, decisions=[decision(10.0, 9.25, ["a", "b"], applied), decision(11.0, 1.0, ["a"])])
     seen = "on reports of what agencies saw at t=9.250 (0.75 time units old)"
     effect_text = (
@@ -316,10 +348,15 @@ def test_the_cascade_section_counts_direct_and_contributing_links():
         "degradation event tipped the service over), 1 as a contributing condition (the service ran on "
         "capacity cut by a degraded dependency when something else tipped it)."
     )
-    assert "| a -> c | contributing | overloaded | 1.000 (#3) | 2.500 (#8) | 1.500 | flood_damage from river |" in lines
+    assert (
+        "| a -> c | contributing | overloaded | 1.000 (#3) | 2.500 (#8) | 1.500 | flood_damage from river |"
+        in lines
+    )
     many = md.causal(make(cascade=[link("a", "b", "direct")] * (md.TABLE_MAX + 1)))
     assert "(1 more cascade links in failure_analysis.json.)" in many
-    assert not any("more cascade" in x for x in md.causal(make(cascade=[link("a", "b", "direct")] * md.TABLE_MAX)))
+    assert not any(
+        "more cascade" in x for x in md.causal(make(cascade=[link("a", "b", "direct")] * md.TABLE_MAX))
+    )
 
 
 # -- evidence ----------------------------------------------------------------------------------
@@ -377,7 +414,9 @@ def test_what_if_table_and_whether_the_replay_reproduced_the_run():
     )
     rows[1]["unmet_demand"] = 6
     lines = md.what_if(make(what_if=rows))
-    assert lines[-2].startswith("**Warning**: the replay without change does not reproduce the recorded outcomes")
+    assert lines[-2].startswith(
+        "**Warning**: the replay without change does not reproduce the recorded outcomes"
+    )
     assert lines[-2].endswith("compare the what-ifs with the replay column, not with the recorded run.")
 
 
@@ -388,7 +427,11 @@ def test_single_run_limits_sweep_the_policy_delay_the_top_service_and_each_what_
     }
     svc = [damage_row("a", downstream=0), damage_row("b", downstream=2)]  # the first with damage downstream
     changes = [{"path": "policy.budget", "recorded": 1, "value": 2.0}]
-    rows = [whatif_row("recorded run", 1), whatif_row("replay, no change", 1), whatif_row("policy.budget=2", 0, changes)]
+    rows = [
+        whatif_row("recorded run", 1),
+        whatif_row("replay, no change", 1),
+        whatif_row("policy.budget=2", 0, changes),
+    ]
     lines = md.single_run_limits(make(config=config, service_damage=svc, what_if=rows, scenario="nowhere"))
     assert lines[0] == "What a single run cannot tell, and the batch that would:"
     assert lines[2].endswith(
@@ -406,7 +449,11 @@ def test_single_run_limits_sweep_the_policy_delay_the_top_service_and_each_what_
     config["policy"]["intervention_delay"] = 0
     zero = md.single_run_limits(make(config=config, scenario="nowhere"))
     assert zero[2].endswith("--sweep policy.intervention_delay=0,2,5,10 --backend processes`")
-    assert md.single_run_limits(make()) == ["What a single run cannot tell, and the batch that would:", "", ""]
+    assert md.single_run_limits(make()) == [
+        "What a single run cannot tell, and the batch that would:",
+        "",
+        "",
+    ]
 
 
 # -- graph reasoning ---------------------------------------------------------------------------
@@ -473,10 +520,19 @@ def test_the_characterisation_names_failed_services_up_to_ten_and_what_did_not_r
     names = [f"s{i:02d}" for i in range(11)]
     eps = [episode(n, float(i), None, "failed") for i, n in enumerate(reversed(names))]
     eps.append(episode("o", 0.5, 1.0, "overloaded"))
-    out = {"unmet_demand": 0, "unmet_share": 0.0, "recovered": False, "final_failed": ["s00", "s03"],
-           "first_failure_at": 0.0}
-    f = make(episodes=eps, cascade=[link("a", "b", "direct")], outcomes=out,
-             services=[effect(n) for n in [*names, "o"]])
+    out = {
+        "unmet_demand": 0,
+        "unmet_share": 0.0,
+        "recovered": False,
+        "final_failed": ["s00", "s03"],
+        "first_failure_at": 0.0,
+    }
+    f = make(
+        episodes=eps,
+        cascade=[link("a", "b", "direct")],
+        outcomes=out,
+        services=[effect(n) for n in [*names, "o"]],
+    )
     text = md.characterisation(f)[2]
     assert text.startswith(
         "11 of 12 services failed (s00, s01, s02, s03, s04, s05, s06, s07, s08, s09 ...); "
@@ -490,7 +546,13 @@ def test_the_characterisation_names_failed_services_up_to_ten_and_what_did_not_r
 
 
 def test_the_characterisation_includes_the_first_decision():
-    out = {"unmet_demand": 0, "unmet_share": 0.0, "recovered": True, "final_failed": [], "first_failure_at": None}
+    out = {
+        "unmet_demand": 0,
+        "unmet_share": 0.0,
+        "recovered": True,
+        "final_failed": [],
+        "first_failure_at": None,
+    }
     f = make(outcomes=out, decisions=[decision(3.0, 2.0, ["a"], {"a": 4.0})])
     assert md.characterisation(f)[2] == (
         "0 of 2 services failed; 0 left `ok` at least once. Failures stayed local. "
@@ -502,9 +564,20 @@ def test_the_characterisation_includes_the_first_decision():
 def test_the_report_is_its_sections_in_order_joined_by_newlines():
     f = make()
     text = md.render(f, plotted=["a", "b"])
-    sections = [md.header(f), md.timeline(f), md.effects(f, ["a", "b"]), md.policy(f), md.causal(f),
-                md.evidence(f), md.gat(f), md.characterisation(f), md.LIMITATIONS]
+    sections = [
+        md.header(f),
+        md.timeline(f),
+        md.effects(f, ["a", "b"]),
+        md.policy(f),
+        md.causal(f),
+        md.evidence(f),
+        md.gat(f),
+        md.characterisation(f),
+        md.LIMITATIONS,
+    ]
     assert text == "\n".join(x for s in sections for x in s)
-    assert text.index("## Timeline") < text.index("## Service-level effects") < text.index("## Policy dynamics")
+    assert (
+        text.index("## Timeline") < text.index("## Service-level effects") < text.index("## Policy dynamics")
+    )
     assert text.index("## Causal cascade") < text.index("## What to do") < text.index("## Graph reasoning")
     assert text.index("## Characterisation") < text.index("## Limitations")
