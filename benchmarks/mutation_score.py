@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> None:
         "--skip",
         type=int,
         default=0,
-        help="score each sample without its first N mutants (those already looked at): a fresh, "
-        "still uniform sample of the suite as it is",
+        help="run and score each sample without its first N mutants (those already looked at): a "
+        "fresh, still uniform sample of the suite as it is",
     )
     args = parser.parse_args(argv)
     if args.in_order:
@@ -169,8 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         mutmut = str(Path(sys.executable).with_name("mutmut"))
         started = time.monotonic()
-        if args.sample:  # only what has not been checked yet, in the sample's order
-            todo = [n for n in interleave(chosen) if everything[n.split(".")[1]][n][0] == "not checked"]
+        if args.sample:  # only what has not been checked yet, in the sample's order, after --skip
+            fresh = {p: names[args.skip :] for p, names in chosen.items()}
+            todo = [n for n in interleave(fresh) if everything[n.split(".")[1]][n][0] == "not checked"]
             Path("mutants/sample.txt").write_text("\n".join(todo))
             command = [sys.executable, "-m", "benchmarks.mutation_score", "--in-order", "mutants/sample.txt"]
         else:
