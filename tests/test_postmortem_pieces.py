@@ -18,7 +18,7 @@ import pytest
 
 from simulator.analysis import findings as fd
 from simulator.analysis import whatif
-from simulator.analysis.cascade import CascadeLink
+from simulator.analysis.cascade import CascadeLink, cascade, cause_chain, roots
 from simulator.analysis.episodes import Episode, episodes, service_effects
 from simulator.analysis.gat_findings import IDLE, GatInput, gat_findings, gat_input, verdict
 from simulator.analysis.policy_timeline import Decision, decisions, detections
@@ -35,7 +35,7 @@ def run_of(
 ) -> RunData:
     """A RunData from rows (seq, time, event_type, source, target, cause, payload, service,
     status, stress, resource, rejected); a record without a service has service ''."""
-    frame = pd.DataFrame([(*r, "") for r in rows], columns=COLUMNS)
+    frame = pd.DataFrame([(*r, "") if len(r) == 12 else r for r in rows], columns=COLUMNS)
     frame["cause"] = frame["cause"].astype("float64")
     per_service = {s: {"served": 10 + i, "rejected": i, "status": "ok"} for i, s in enumerate(services)}
     summary = {
@@ -442,3 +442,127 @@ def test_a_services_downstream_damage_never_counts_its_own_episodes_through_a_cy
     )
     b = next(s for s in services if s.service == "b")
     assert (b.downstream_episodes, b.downstream_rejected, b.downstream_failed) == (1, 6, 1)
+
+
+# -- cascade -------------------------------------------------------------------------------------
+def row(seq, time, kind, source, target="", cause=None, service="", by=""):
+    """A record; with `service`, the row of that service (ok) whose capacity `by` degraded."""
+    if not service:
+        return (*event(seq, time, kind, source, target, cause), "")
+    return (seq, time, kind, source, target, cause, "", service, "ok", 0.5, 1.0, 0, by)
+
+
+CASCADE = [
+    row(1, 1.0, "flood_tick", "river", "a"),
+    row(2, 1.0, "service_overloaded", "a", cause=1),
+    row(3, 1.5, "dependency_degraded", "a", "b", cause=2),
+    row(4, 1.5, "service_failed", "b", cause=3),
+    row(5, 2.0, "request", "people_1", "c", service="c", by="a"),
+    row(6, 2.0, "service_overloaded", "c", cause=5),
+    row(7, 3.0, "request", "people_2", "d", service="d", by="zz"),  # zz never degraded
+    row(8, 3.0, "service_overloaded", "d", cause=7),
+    row(9, 4.0, "service_overloaded", "e", service="e", by="c"),  # no cause: its own trigger
+    row(10, 5.0, "request", "people_3", "g", service="g", by="h"),
+    row(11, 5.0, "service_overloaded", "g", cause=10),  # h degrades only later
+    row(12, 6.0, "service_failed", "h"),
+]
+
+
+def test_cascade_links_direct_and_contributing_from_hand_built_records():
+    links = cascade(run_of(CASCADE, services=("a", "b", "c", "d", "e", "g", "h")))
+    assert links == [
+        CascadeLink("a", "b", "direct", 2, 4, 1.0, 1.5, "failed", "flood_tick from river"),
+        CascadeLink("a", "c", "contributing", 2, 6, 1.0, 2.0, "overloaded", "request from people_1"),
+        CascadeLink("c", "e", "contributing", 6, 9, 2.0, 4.0, "overloaded", "service_overloaded from e"),
+    ]
+    assert links[0].delay == 0.5
+
+
+def test_roots_name_the_trigger_and_the_root_of_every_degradation():
+    frame = roots(run_of(CASCADE, services=("a", "b", "c", "d", "e", "g", "h")))
+    assert frame.to_dict("records") == [
+        {
+            "seq": 2,
+            "time": 1.0,
+            "service": "a",
+            "became": "overloaded",
+            "trigger": "flood_tick from river",
+            "root": "flood_tick from river",
+            "chain_length": 2,
+        },
+        {
+            "seq": 4,
+            "time": 1.5,
+            "service": "b",
+            "became": "failed",
+            "trigger": "dependency_degraded from a",
+            "root": "flood_tick from river",
+            "chain_length": 4,
+        },
+        {
+            "seq": 6,
+            "time": 2.0,
+            "service": "c",
+            "became": "overloaded",
+            "trigger": "request from people_1",
+            "root": "request from people_1",
+            "chain_length": 2,
+        },
+        {
+            "seq": 8,
+            "time": 3.0,
+            "service": "d",
+            "became": "overloaded",
+            "trigger": "request from people_2",
+            "root": "request from people_2",
+            "chain_length": 2,
+        },
+        {
+            "seq": 9,
+            "time": 4.0,
+            "service": "e",
+            "became": "overloaded",
+            "trigger": "",
+            "root": "service_overloaded from e",
+            "chain_length": 1,
+        },
+        {
+            "seq": 11,
+            "time": 5.0,
+            "service": "g",
+            "became": "overloaded",
+            "trigger": "request from people_3",
+            "root": "request from people_3",
+            "chain_length": 2,
+        },
+        {
+            "seq": 12,
+            "time": 6.0,
+            "service": "h",
+            "became": "failed",
+            "trigger": "",
+            "root": "service_failed from h",
+            "chain_length": 1,
+        },
+    ]
+    empty = roots(run_of([row(1, 0.0, "tick", "x")]))
+    assert list(empty.columns) == ["seq", "time", "service", "became", "trigger", "root", "chain_length"]
+    assert len(empty) == 0
+
+
+def test_a_cause_chain_walks_back_to_the_root_or_stops_at_its_limit():
+    events = run_of(CASCADE).events
+    assert cause_chain(events, 4) == [4, 3, 2, 1]
+    assert cause_chain(events, 4, limit=2) == [4, 3]
+    assert cause_chain(events, 1) == [1]
+
+
+def test_root_causes_group_citizens_by_their_spec_and_rank_by_count():
+    run = run_of(CASCADE, services=("a", "b", "c", "d", "e", "g", "h"), citizens=[{"id": "people"}])
+    got = [(r.root, r.overloaded, r.failed, r.services) for r in fd.root_causes(run)]
+    assert got == [
+        ("request from people (citizens)", 3, 0, ["c", "d", "g"]),
+        ("flood_tick from river", 1, 1, ["a", "b"]),
+        ("service_failed from h", 0, 1, ["h"]),
+        ("service_overloaded from e", 1, 0, ["e"]),
+    ]
