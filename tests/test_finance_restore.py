@@ -61,6 +61,7 @@ def test_the_record_chain_continues_from_the_checkpoint():
     head = "ab" * 32
     restore_world(w, [checkpoint(0, 1, {}, {}, chain=head, records=7)], {})
     assert w.chain.head == head and w.chain.count == 7
+    assert w.entities["a"] == {"n": 1}  # what the checkpoint does not hold is gone, not left over
     w = fresh(LAYOUT)
     with pytest.raises(FinanceError) as caught:
         restore_world(w, [checkpoint(0, 1, {}, {}, chain=None)], {})
