@@ -38,3 +38,57 @@ def test_the_standalone_finance_cli_introduces_itself_as_simulator(capsys):
         finance_main(["--help"])
     out = capsys.readouterr().out
     assert out.startswith("usage: simulator ") and "finance commands" in out
+
+
+def test_the_gat_section_says_how_its_paths_are_scored():
+    """`analysis.markdown.x_gat__mutmut_70`: the paths' heading shouted."""
+    from simulator.analysis.markdown import gat
+    from tests.test_postmortem_wording import gat_findings, make
+
+    lines = gat(make(gat=gat_findings(2)))
+    assert (
+        "Dominant dependency paths (highest product of attention back to a root, through dependencies "
+        "that failed first), highest score first:"
+    ) in lines
+    assert "Agreement between rankings (Spearman rank correlation, top-5 overlap):" in lines
+
+
+def test_approximate_betweenness_defaults_to_seed_zero():
+    """`analysis.graph_metrics.x_edge_betweenness__mutmut_1`: the documented default seed of the
+    sampled betweenness changed the scores of every caller that did not pass one."""
+    import networkx as nx
+
+    from simulator.analysis.graph_metrics import edge_betweenness
+
+    g = nx.gnp_random_graph(30, 0.15, seed=3, directed=True)
+    assert edge_betweenness(g, k=5) == edge_betweenness(g, k=5, seed=0)
+    assert edge_betweenness(g, k=5) != edge_betweenness(g, k=5, seed=1)
+
+
+def test_synthetic_highs_and_lows_bracket_the_day_at_the_scale_of_its_volatility():
+    """`finance.synthetic.x_synthetic_bars__mutmut_99`: highs drawn at 1/step instead of step
+    times the volatility (a day's high thousands of percent above its close)."""
+    import math
+
+    import numpy as np
+
+    from simulator.finance.synthetic import Regime, synthetic_bars
+
+    bars = synthetic_bars("X", 5, days=4000, regimes=(Regime(0.05, 0.2),))
+    step = 0.2 * math.sqrt(1 / 252)
+    body_top = np.maximum(bars.open, bars.close)
+    body_bottom = np.minimum(bars.open, bars.close)
+    assert (bars.high >= body_top).all() and (bars.low <= body_bottom).all()
+    half_normal = math.sqrt(2 / math.pi)  # E|Z|
+    assert np.mean(np.log(bars.high / body_top)) / (0.5 * step) == pytest.approx(half_normal, rel=0.05)
+    assert np.mean(np.log(body_bottom / bars.low)) / (0.5 * step) == pytest.approx(half_normal, rel=0.05)
+    prev = np.concatenate(([100.0], bars.close[:-1]))
+    assert np.std(np.log(bars.open / prev)) / (0.25 * step) == pytest.approx(1.0, rel=0.05)
+
+
+def test_the_differing_column_is_named_even_when_the_header_is_not_utf8():
+    """`infra.run.x_differing_column__mutmut_6`: an unknown error handler raised on a damaged header."""
+    from simulator.infra.run import differing_column
+
+    name, entity = differing_column(b"time,st\xffatus,seq\n", b"1,ok,3\n", b"1,failed,3\n")
+    assert name == "st\ufffdatus" and entity == ""
