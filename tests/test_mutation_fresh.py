@@ -92,3 +92,24 @@ def test_the_differing_column_is_named_even_when_the_header_is_not_utf8():
 
     name, entity = differing_column(b"time,st\xffatus,seq\n", b"1,ok,3\n", b"1,failed,3\n")
     assert name == "st\ufffdatus" and entity == ""
+
+
+@pytest.mark.parametrize("bank_cash", [0, 1, "fee"])
+def test_funding_from_a_bank_that_cannot_pay_the_fee_is_refused_not_reported_ok(bank_cash):
+    """`finance.executor ... _fund__mutmut_25`: a funding that moved nothing read `ok: true` in
+    the execute phase's record (`work.execute.funding`)."""
+    from simulator.finance.config import load_market
+    from simulator.finance.context import SimulationContext
+    from simulator.finance.executor import PhaseExecutor
+
+    from .test_finance_support import make_config
+
+    config = make_config({"services": {"payments": {"fee_fixed": 0.5}}})
+    ctx = SimulationContext(config, load_market(config), "sim-x")
+    executor = PhaseExecutor(ctx, None, lambda cp: None)
+    pay = ctx.services.payments
+    cash = pay.fee_fixed if bank_cash == "fee" else bank_cash  # nothing left after the fee
+    steps = executor._fund(None, 10_000, cash)
+    with pytest.raises(StopIteration) as done:
+        next(steps)
+    assert done.value.value == {"ok": False, "amount": 0, "reason": "no cash at the bank"}
