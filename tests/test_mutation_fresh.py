@@ -113,3 +113,26 @@ def test_funding_from_a_bank_that_cannot_pay_the_fee_is_refused_not_reported_ok(
     with pytest.raises(StopIteration) as done:
         next(steps)
     assert done.value.value == {"ok": False, "amount": 0, "reason": "no cash at the bank"}
+
+
+def test_a_replay_of_a_file_with_an_extra_record_names_the_record_count(recorded, tmp_path):
+    """`infra.run.x_validate_run__mutmut_167`: the mismatch of a file with more records than the
+    replay lost its `column` ("<record count>"), which `simulator verify` reports."""
+    import json
+    import shutil
+
+    from simulator.infra.run import validate_run
+
+    original = (recorded / "metrics.csv").read_bytes()
+    last = original[original.rindex(b"\n", 0, len(original) - 1) + 1 :]
+    shutil.copy(recorded / "summary.json", tmp_path / "summary.json")
+    n = json.loads((recorded / "summary.json").read_text())["records"]
+    (tmp_path / "metrics.csv").write_bytes(original + last.replace(f",{n},".encode(), f",{n + 1},".encode()))
+    report = validate_run(tmp_path)
+    assert report["valid"] is False
+    assert report["first_mismatch"] == {
+        "seq": n + 1,
+        "column": "<record count>",
+        "expected": "<record count differs>",
+        "actual": "",
+    }
