@@ -136,3 +136,18 @@ def test_a_replay_of_a_file_with_an_extra_record_names_the_record_count(recorded
         "expected": "<record count differs>",
         "actual": "",
     }
+
+
+def test_the_what_if_table_is_introduced_in_words():
+    """`analysis.markdown.x_what_if__mutmut_14` (counted by mutmut as a timeout: its tests ran
+    past the allowance; by hand, no test failed): the table's introduction shouted."""
+    from simulator.analysis.markdown import what_if
+    from tests.test_postmortem_wording import make, whatif_row
+
+    rows = [whatif_row("recorded run", 5), whatif_row("replay, no change", 5)]
+    assert what_if(make(what_if=rows))[:2] == [
+        "What-if replays: the recorded scenario re-run with the same seed and named random streams "
+        "(common random numbers), so where a column differs from the recorded run, the change made the "
+        "difference in this realisation.",
+        "",
+    ]
