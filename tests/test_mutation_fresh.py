@@ -151,3 +151,34 @@ def test_the_what_if_table_is_introduced_in_words():
         "difference in this realisation.",
         "",
     ]
+
+
+def test_a_negative_hop_limit_is_refused_by_name():
+    """`analysis.gat.x_dominant_paths__mutmut_5`: the refusal said `None`."""
+    import networkx as nx
+
+    from simulator.analysis.gat import dominant_paths, gat_attention
+
+    graph = nx.DiGraph([("a", "b"), ("b", "c")])
+    result = gat_attention(graph, {n: {"x": float(i)} for i, n in enumerate("abc")}, seed=1)
+    with pytest.raises(ValueError) as caught:
+        dominant_paths(result, {"c": 1.0}, max_hops=-1)
+    assert str(caught.value) == "max_hops must be >= 0, got -1"
+    assert dominant_paths(result, {"c": 1.0}, max_hops=0)  # zero hops is allowed
+
+
+@pytest.mark.parametrize("dist", ["exponential", "uniform", "normal", "lognormal", "fixed"])
+def test_a_finance_latency_rule_keeps_its_distribution(dist):
+    """`finance.context.x_latency_model__mutmut_11`: every rule's channel lost its `dist`, so an
+    exponential or uniform latency drew from the lognormal tail."""
+    import numpy as np
+
+    from simulator.engine import Channel
+    from simulator.finance.config import LatencyRule
+    from simulator.finance.context import latency_model
+
+    rule = LatencyRule(source="trader", target="exchange", event="order", base=0.5, dist=dist, scale=2.0)
+    channel = latency_model([rule]).channel("trader", "exchange", "order")
+    assert (channel.base, channel.dist, channel.scale, channel.congestion) == (0.5, dist, 2.0, 0.0)
+    twin = Channel(0.5, dist, 2.0, 0.0)
+    assert channel.sample(np.random.default_rng(4), 0) == twin.sample(np.random.default_rng(4), 0)
