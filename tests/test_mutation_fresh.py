@@ -182,3 +182,13 @@ def test_a_finance_latency_rule_keeps_its_distribution(dist):
     assert (channel.base, channel.dist, channel.scale, channel.congestion) == (0.5, dist, 2.0, 0.0)
     twin = Channel(0.5, dist, 2.0, 0.0)
     assert channel.sample(np.random.default_rng(4), 0) == twin.sample(np.random.default_rng(4), 0)
+
+
+def test_every_repeated_id_is_listed_sorted_and_comma_separated():
+    """`infra.scenario.x_check_unique_ids__mutmut_16`: two repeated ids ran together."""
+    from tests.test_scenario_checks import refused, scenario
+
+    def twice(d):
+        d["services"] += [{"id": "water", "capacity": 1}, {"id": "crew", "capacity": 1}]
+
+    assert refused(scenario(twice)).endswith("repeated: crew, water")
