@@ -141,3 +141,13 @@ def test_a_metrics_file_of_one_unfinished_line_quotes_it_from_its_first_byte(cop
     (copy / "metrics.csv").write_bytes(b"time,event_type")
     expected = f"{copy / 'metrics.csv'}: truncated: the last line is incomplete ('time,event_type'...)"
     assert refused(copy) == expected
+
+
+def test_what_ifs_without_a_rerun_are_refused_before_anything_is_read(tmp_path):
+    from simulator.analysis.report import build_report
+
+    with pytest.raises(AnalysisError) as caught:
+        build_report(tmp_path / "nowhere", what_ifs=["policy.budget=1"])
+    assert str(caught.value) == "what-if replays need a re-run function (the CLI passes one)"
+    with pytest.raises(AnalysisError, match="no such run folder"):
+        build_report(tmp_path / "nowhere")
