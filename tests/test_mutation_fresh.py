@@ -192,3 +192,96 @@ def test_every_repeated_id_is_listed_sorted_and_comma_separated():
         d["services"] += [{"id": "water", "capacity": 1}, {"id": "crew", "capacity": 1}]
 
     assert refused(scenario(twice)).endswith("repeated: crew, water")
+
+
+# -- survivors of the fifth fresh sample (141-180) ---------------------------------------------
+def test_every_store_command_defaults_to_the_same_store():
+    """`finance.cli.x_register_cli__mutmut_340`: `finance-resume` without --db had no store."""
+    import argparse
+
+    from simulator.finance.cli import DEFAULT_DB, register_cli
+
+    parser = argparse.ArgumentParser()
+    register_cli(parser.add_subparsers(dest="command"))
+    for argv in (
+        ["finance-run", "--strategy", "momentum"],
+        ["replay", "sim-000001"],
+        ["finance-resume", "sim-000001"],
+        ["finance-list"],
+    ):
+        assert parser.parse_args(argv).db == DEFAULT_DB, argv
+
+
+def test_checkpoints_and_the_store_refuse_nan_and_infinity():
+    """`finance.checkpoints.x_canonical__mutmut_8`, `store.sqlite.x__json__mutmut_12`: NaN
+    written into the hashed checkpoint text or the store's JSON, which other readers refuse."""
+    import math
+
+    from simulator.finance.checkpoints import canonical
+    from simulator.store.sqlite import _json
+
+    for bad in (math.nan, math.inf, -math.inf):
+        for dump in (canonical, _json):
+            with pytest.raises(ValueError):
+                dump({"x": bad})
+    assert canonical({"b": 1, "a": [1.5]}) == _json({"b": 1, "a": [1.5]}) == '{"a":[1.5],"b":1}'
+
+
+@pytest.mark.parametrize(
+    ("qty", "bound", "expected"), [(10, 7, 7), (10, 10, 10), (10, 0, 0), (1, 0, 0), (9, 8, 8)]
+)
+def test_an_order_is_cut_to_the_largest_quantity_that_fits(qty, bound, expected):
+    """`finance.executor ... _largest__mutmut_12`: a sell or short that did not fit whole was
+    cut to nothing instead of to what the cash allows."""
+    from simulator.finance.executor import PhaseExecutor
+
+    asked = []
+
+    def fits(q):
+        asked.append(q)
+        return q <= bound
+
+    assert PhaseExecutor._largest(qty, fits) == expected
+    assert all(0 <= q <= qty for q in asked)
+
+
+def test_a_strategy_never_rated_has_no_rating_and_a_live_run_lists_as_running(tmp_path):
+    """`store ... latest_ratings__mutmut_23` (a strategy with no standing raised `TypeError`),
+    `store ... list_simulations__mutmut_37` (every running run listed as interrupted, even one
+    whose process is alive)."""
+    from simulator.store import Store
+
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.latest_ratings(["never@1"]) == {}
+        live = store.create_simulation({}, 1.0)  # running, owned by this (live) process
+        done = store.create_simulation({}, 1.0)
+        store.update_simulation(done, status="completed")
+        store.conn.execute("UPDATE simulations SET status = 'running', owner = NULL WHERE id = ?", (done,))
+        status = {r["id"]: r["status"] for r in store.list_simulations()}
+        assert status == {live: "running", done: "interrupted"}
+        assert store.get_simulation(live)["status"] == "running"
+
+
+def test_large_graphs_rank_betweenness_from_200_sampled_sources(monkeypatch):
+    """`analysis.gat_findings.x_gat_findings__mutmut_51`: the sampled betweenness of graphs
+    above 2,000 services used another number of sources."""
+    import networkx as nx
+
+    from simulator.analysis import gat
+    from simulator.analysis.gat_findings import GatInput, gat_findings
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(graph, *args, **kwargs):
+        seen.append((graph.number_of_nodes(), kwargs["betweenness_k"]))
+        raise Stop
+
+    monkeypatch.setattr(gat, "analyse_dependencies", capture)
+    for n in (2000, 2001):
+        graph = nx.path_graph(n, create_using=nx.DiGraph)
+        with pytest.raises(Stop):
+            gat_findings(graph, [], GatInput({}, {n - 1: 1.0}, "failed", 0))
+    assert seen == [(2000, None), (2001, 200)]
