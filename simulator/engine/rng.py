@@ -11,9 +11,13 @@ equality.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
+EXPONENTIAL_BLOCK = 256
+"""Draws an `RngStreams.exponentials` stream takes at a time."""
 
 
 def _spawn_key(name: str) -> tuple[int, ...]:
@@ -42,6 +46,7 @@ class RngStreams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._streams: dict[str, np.random.Generator] = {}
+        self._exponentials: dict[str, Callable[[], float]] = {}
 
     def __call__(self, name: str) -> np.random.Generator:
         gen = self._streams.get(name)
@@ -50,10 +55,30 @@ class RngStreams:
             self._streams[name] = gen
         return gen
 
+    def exponentials(self, name: str) -> Callable[[], float]:
+        """`draw()`: stream `name`'s next `standard_exponential()`, taken from it in blocks.
+
+        The values and their order are those of calling `standard_exponential()` once per
+        draw (numpy fills a block with the same draws, one after the other), at a fifth of
+        the cost. The stream must serve nothing else, and runs whose streams' state is
+        checkpointed cannot use it: its generator is a block ahead of the draws made
+        (`state()` refuses such a stream)."""
+        draw = self._exponentials.get(name)
+        if draw is None:
+            draw = self._exponentials[name] = _blocks(self(name)).__next__
+        return draw
+
     def state(self) -> dict[str, Any]:
         """Plain-data state of every stream, sorted by name."""
+        if self._exponentials:
+            raise ValueError(f"streams drawn in blocks have no exact state: {sorted(self._exponentials)}")
         return {name: self._streams[name].bit_generator.state for name in sorted(self._streams)}
 
     def restore(self, state: dict[str, Any]) -> None:
         for name, bit_state in state.items():
             self(name).bit_generator.state = bit_state
+
+
+def _blocks(gen: np.random.Generator) -> Iterator[float]:
+    while True:
+        yield from gen.standard_exponential(EXPONENTIAL_BLOCK).tolist()
