@@ -279,12 +279,12 @@ def test_exponentials_drawn_in_blocks_are_the_scalar_draws_in_order():
     """`RngStreams.exponentials(name)` gives exactly the values of one
     `standard_exponential()` call per draw, across block boundaries, and a stream drawn in
     blocks refuses to export a state that would be ahead of its draws."""
-    from simulator.engine.rng import EXPONENTIAL_BLOCK
+    from simulator.engine.rng import BLOCK
 
     streams, reference = RngStreams(21), RngStreams(21)("service/s1")
     draw = streams.exponentials("service/s1")
     assert streams.exponentials("service/s1") is draw  # one buffer per stream
-    n = 3 * EXPONENTIAL_BLOCK + 7
+    n = 3 * BLOCK + 7
     assert [draw() for _ in range(n)] == [reference.standard_exponential() for _ in range(n)]
     assert all(type(draw()) is float for _ in range(3))
     other = RngStreams(21)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-EXPONENTIAL_BLOCK = 256
-"""Draws an `RngStreams.exponentials` stream takes at a time."""
+BLOCK = 256
+"""Draws a stream drawn in blocks (`RngStreams.exponentials`, `.uniforms`) takes at a time."""
 
 
 def _spawn_key(name: str) -> tuple[int, ...]:
@@ -46,7 +46,8 @@ class RngStreams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._streams: dict[str, np.random.Generator] = {}
-        self._exponentials: dict[str, Callable[[], float]] = {}
+        self._buffered: dict[str, Callable[[], float]] = {}
+        self._kinds: dict[str, str] = {}
 
     def __call__(self, name: str) -> np.random.Generator:
         gen = self._streams.get(name)
@@ -63,15 +64,26 @@ class RngStreams:
         the cost. The stream must serve nothing else, and runs whose streams' state is
         checkpointed cannot use it: its generator is a block ahead of the draws made
         (`state()` refuses such a stream)."""
-        draw = self._exponentials.get(name)
+        return self._blocks(name, "standard_exponential")
+
+    def uniforms(self, name: str) -> Callable[[], float]:
+        """`draw()`: stream `name`'s next `random()` (uniform on [0, 1)), taken in blocks; the
+        same values in the same order, with the conditions of `exponentials`."""
+        return self._blocks(name, "random")
+
+    def _blocks(self, name: str, method: str) -> Callable[[], float]:
+        draw = self._buffered.get(name)
         if draw is None:
-            draw = self._exponentials[name] = _blocks(self(name)).__next__
+            draw = self._buffered[name] = _blocks(getattr(self(name), method)).__next__
+            self._kinds[name] = method
+        elif self._kinds[name] != method:
+            raise ValueError(f"stream {name!r} is drawn in blocks of {self._kinds[name]}, not {method}")
         return draw
 
     def state(self) -> dict[str, Any]:
         """Plain-data state of every stream, sorted by name."""
-        if self._exponentials:
-            raise ValueError(f"streams drawn in blocks have no exact state: {sorted(self._exponentials)}")
+        if self._buffered:
+            raise ValueError(f"streams drawn in blocks have no exact state: {sorted(self._buffered)}")
         return {name: self._streams[name].bit_generator.state for name in sorted(self._streams)}
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -79,6 +91,6 @@ class RngStreams:
             self(name).bit_generator.state = bit_state
 
 
-def _blocks(gen: np.random.Generator) -> Iterator[float]:
+def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
     while True:
-        yield from gen.standard_exponential(EXPONENTIAL_BLOCK).tolist()
+        yield from draw(BLOCK).tolist()

@@ -135,7 +135,7 @@ def tree_pick(tree: list[float], size: int, u: float) -> int:
 
 def citizen_group(ctx: ActorContext):
     """Population model: the group's requests, from the sum of its members' current rates."""
-    me, rng, world = ctx.me, ctx.rng, ctx.world
+    me, world = ctx.me, ctx.world
     members, entities, emit = me["members"], world.entities, world.emit
     n, uses, demand = len(members), me["uses"], me["demand"]
     choices = len(uses)
@@ -143,9 +143,12 @@ def citizen_group(ctx: ActorContext):
     tree, size, floor = me["excess"], me["size"], me["floor"]
     base = n * demand * floor
     pairs = n * choices
-    # `(1 / total) * standard_exponential()` is `rng.exponential(1 / total)`, the same draw
-    # (that is how numpy computes it) at a third of the cost: see `simulator.engine.rng`
-    sleep, standard_exponential, random = ctx.sleep, rng.standard_exponential, rng.random
+    # Two streams, each drawn in blocks (`simulator.engine.rng`): the waits, as
+    # `(1 / total) * standard_exponential()` (numpy's `exponential(1 / total)`), and the
+    # uniforms that pick a member and a service and thin
+    sleep = ctx.sleep
+    standard_exponential = world.rng.exponentials(f"actor/{ctx.id}")
+    random = world.rng.uniforms(f"actor/{ctx.id}/picks")
     while True:
         total = base + tree[1]
         try:
