@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -92,5 +93,5 @@ class RngStreams:
 
 
 def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
-    while True:
-        yield from draw(BLOCK).tolist()
+    """The values of `draw(BLOCK)`, block after block, as Python floats (all in C per value)."""
+    return chain.from_iterable(iter(lambda: draw(BLOCK).tolist(), None))
