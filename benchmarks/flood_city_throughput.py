@@ -132,12 +132,20 @@ def peak_memory_child(events: int, out: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--until", type=float, default=600.0)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--until", type=float, default=600.0, help="time units of each timed run (> 0)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each mode (>= 1)")
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events of the memory run (0: no memory run)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--one", choices=[FLOOR, FLOOR_GROUPS, *MODES], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.until > 0 or args.until == float("inf"):
+        parser.error(f"--until must be a finite number > 0, got {args.until:g}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.events < 0:
+        parser.error(f"--events must be >= 0 (0: no memory run), got {args.events}")
     if args.one:
         one_run(args.one, args.until, args.child)
         return
@@ -183,11 +191,19 @@ def main() -> None:
             f"draws): {median[SHIPPED] / median[FLOOR_GROUPS]:.2f}x wall clock, "
             f"{cpu_median[SHIPPED] / cpu_median[FLOOR_GROUPS]:.2f}x per CPU second"
         )
+        background, inline = median["population, recording background"], median["population, recording inline"]
+        print(
+            f"background recording / inline: {background / inline:.2f}x wall clock "
+            f"(target >= 1; the shipped scenario records in the "
+            f"{'background' if shipped_background() else 'simulating process'})"
+        )
         print(
             "(target: as shipped >= 0.38x the floor, measured in the same run; load average "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Per CPU second leaves out the time a "
             "busy machine keeps the process waiting, and the background recorder's own CPU)"
         )
+        if not args.events:
+            return
         child = subprocess.run(
             [
                 sys.executable,
