@@ -191,7 +191,8 @@ def main() -> None:
             f"draws): {median[SHIPPED] / median[FLOOR_GROUPS]:.2f}x wall clock, "
             f"{cpu_median[SHIPPED] / cpu_median[FLOOR_GROUPS]:.2f}x per CPU second"
         )
-        background, inline = median["population, recording background"], median["population, recording inline"]
+        background = median["population, recording background"]
+        inline = median["population, recording inline"]
         print(
             f"background recording / inline: {background / inline:.2f}x wall clock "
             f"(target >= 1; the shipped scenario records in the "

@@ -25,9 +25,8 @@ BAD = [
 
 @pytest.mark.parametrize(("module", "argv", "message"), BAD, ids=[" ".join([m, *a]) for m, a, _ in BAD])
 def test_a_bad_benchmark_argument_is_one_error_line(module, argv, message):
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    command = [sys.executable, "-m", f"benchmarks.{module}", *argv]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
