@@ -210,7 +210,7 @@ class BackgroundRecorder:
     """
 
     def __init__(
-        self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain, batch: int = 2048
+        self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain, batch: int = 512
     ) -> None:
         if any(sink.wants_records for sink in sinks):
             raise ValueError("a background recorder takes only sinks that want bytes, not records")
