@@ -158,7 +158,10 @@ class World:
         self._chain: HashChain | None = HashChain(layout.header) if layout else None
         self._touched: list[str] = []
         self._recorded_ids: list[str] = []
+        self._recorded: set[str] = set()
         self._last_rows: dict[str, tuple] = {}
+        self._changed_only = bool(layout) and layout.mode == "changed"
+        self._snapshot_every = layout.snapshot_every if layout else 0
         if layout:
             getter = operator.itemgetter(*layout.fields)
             self._values_of = getter if len(layout.fields) > 1 else lambda state: (getter(state),)
@@ -184,6 +187,7 @@ class World:
             if bad:
                 raise TypeError(f"{entity_id}: recorded fields must hold scalars (numbers, text): {bad}")
             self._recorded_ids.append(entity_id)
+            self._recorded.add(entity_id)
 
     def on(self, event_type: str, reducer: Reducer) -> None:
         """Make `reducer(world, event)` the one function that applies `event_type`."""
@@ -264,13 +268,11 @@ class World:
     # -- recording --------------------------------------------------------------------------
     def _record(self, event: Event) -> None:
         """Hand the recorder the entities this record carries, as value tuples."""
-        layout, seq = self.layout, self.seq
-        touched = self._touched
-        if len(touched) == 1 and layout.mode == "changed" and not (
-            layout.snapshot_every and seq % layout.snapshot_every == 0
-        ):  # the common case: one entity, written if it changed (one row, or none)
+        seq, touched, every = self.seq, self._touched, self._snapshot_every
+        if len(touched) == 1 and self._changed_only and (not every or seq % every):
+            # the common case: one entity, written if it changed (one row, or none)
             eid = touched[0]
-            if self.kinds[eid] in layout.kinds:
+            if eid in self._recorded:
                 values = self._values_of(self.entities[eid])
                 last = self._last_rows
                 if last.get(eid) != values:
@@ -279,7 +281,7 @@ class World:
                     return
             self.recorder.write(seq, self.env._now, event, [])
             return
-        entities, values_of = self.entities, self._values_of
+        layout, entities, values_of = self.layout, self.entities, self._values_of
         if layout.mode == "all":  # nothing to compare against: every entity, every time
             rows = [(eid, values_of(entities[eid])) for eid in self._recorded_ids]
         elif layout.snapshot_every and seq % layout.snapshot_every == 0:

@@ -74,7 +74,9 @@ def _reject(w: World, sid: str, s: dict, requester: str, out: list[Event]) -> No
 
 def _health(w: World, sid: str, s: dict, out: list[Event]) -> None:
     """Recompute capacity and stress; move between states; start waiting work."""
-    potential = max(s["capacity"] * s["resource_level"] * s["dep_factor"] + s["bonus"], 0.0)
+    potential = s["capacity"] * s["resource_level"] * s["dep_factor"] + s["bonus"]
+    if potential < 0.0:  # `max(potential, 0.0)` without the call
+        potential = 0.0
     overload_at, fail_at, recover_below = s["thresholds"]
     fail_resource, recover_resource = s["resources"]
     s["load"] = load = s["busy"] + s["queue"]
