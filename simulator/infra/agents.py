@@ -224,12 +224,13 @@ FIELDS_SEEN = ("status", "resource_level", "stress_level")
 
 def agency(ctx: ActorContext):
     """Patrol: observe (late, partially), send crews to the worst services, report upward."""
-    me, rng = ctx.me, ctx.rng
+    me = ctx.me
+    random = ctx.world.rng.uniforms(f"actor/{ctx.id}")  # ctx.rng's `random()` draws, in blocks
     services = me["services"]
     while True:
         yield ctx.wait(me["patrol_every"])
         seen = yield ctx.observe(services, FIELDS_SEEN)
-        visible = [sid for sid in services if me["coverage"] >= 1.0 or rng.random() < me["coverage"]]
+        visible = [sid for sid in services if me["coverage"] >= 1.0 or random() < me["coverage"]]
         troubled = sorted(
             (sid for sid in visible if seen[sid]["status"] != "ok" or seen[sid]["resource_level"] < 1.0),
             key=lambda sid: (seen[sid]["resource_level"], -seen[sid]["stress_level"], sid),
