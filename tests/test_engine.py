@@ -292,7 +292,7 @@ def test_exponentials_drawn_in_blocks_are_the_scalar_draws_in_order():
     assert other.exponentials("service/s2")() != draw()  # streams stay independent
     uniform, reference = streams.uniforms("picks"), RngStreams(21)("picks")
     assert [uniform() for _ in range(n)] == [reference.random() for _ in range(n)]
-    with pytest.raises(ValueError, match="blocks of random, not standard_exponential"):
+    with pytest.raises(ValueError, match="'picks' is already drawn in blocks of another kind"):
         streams.exponentials("picks")  # two kinds of block from one stream would interleave
     with pytest.raises(ValueError, match="service/s1"):
         streams.state()

@@ -47,8 +47,8 @@ class RngStreams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._streams: dict[str, np.random.Generator] = {}
-        self._buffered: dict[str, Callable[[], float]] = {}
-        self._kinds: dict[str, str] = {}
+        self._exponentials: dict[str, Callable[[], float]] = {}
+        self._uniforms: dict[str, Callable[[], float]] = {}
 
     def __call__(self, name: str) -> np.random.Generator:
         gen = self._streams.get(name)
@@ -65,26 +65,29 @@ class RngStreams:
         the cost. The stream must serve nothing else, and runs whose streams' state is
         checkpointed cannot use it: its generator is a block ahead of the draws made
         (`state()` refuses such a stream)."""
-        return self._blocks(name, "standard_exponential")
+        draw = self._exponentials.get(name)
+        return draw if draw is not None else self._blocks(name, "standard_exponential")
 
     def uniforms(self, name: str) -> Callable[[], float]:
         """`draw()`: stream `name`'s next `random()` (uniform on [0, 1)), taken in blocks; the
         same values in the same order, with the conditions of `exponentials`."""
-        return self._blocks(name, "random")
+        draw = self._uniforms.get(name)
+        return draw if draw is not None else self._blocks(name, "random")
 
     def _blocks(self, name: str, method: str) -> Callable[[], float]:
-        draw = self._buffered.get(name)
-        if draw is None:
-            draw = self._buffered[name] = _blocks(getattr(self(name), method)).__next__
-            self._kinds[name] = method
-        elif self._kinds[name] != method:
-            raise ValueError(f"stream {name!r} is drawn in blocks of {self._kinds[name]}, not {method}")
+        mine, other = self._exponentials, self._uniforms
+        if method == "random":
+            mine, other = other, mine
+        if name in other:
+            raise ValueError(f"stream {name!r} is already drawn in blocks of another kind than {method}")
+        draw = mine[name] = _blocks(getattr(self(name), method)).__next__
         return draw
 
     def state(self) -> dict[str, Any]:
         """Plain-data state of every stream, sorted by name."""
-        if self._buffered:
-            raise ValueError(f"streams drawn in blocks have no exact state: {sorted(self._buffered)}")
+        blocked = sorted([*self._exponentials, *self._uniforms])
+        if blocked:
+            raise ValueError(f"streams drawn in blocks have no exact state: {blocked}")
         return {name: self._streams[name].bit_generator.state for name in sorted(self._streams)}
 
     def restore(self, state: dict[str, Any]) -> None:

@@ -157,7 +157,9 @@ def citizen_group(ctx: ActorContext):
             continue
         u = random() * total
         if u < base:  # the part every member has alike: a uniform member and service
-            k = min(int(u / base * pairs), pairs - 1)
+            k = int(u / base * pairs)
+            if k >= pairs:  # `min(k, pairs - 1)`: u / base rounds up to 1 at most
+                k = pairs - 1
             member, service = divmod(k, choices)
         else:
             member = tree_pick(tree, size, u - base)
