@@ -16,10 +16,9 @@
 
     python -m benchmarks.flood_city_throughput [--until 600] [--events 1000000]
 
-Last measured (2026-11-30 evening, quiet machine, README "Benchmarks"): as shipped 0.29-0.40x
-the floor over four runs (target 0.38x: not shown; the same configuration measures up to 13%
-apart within one run here); background recording equal to inline within that noise;
-recording off 0.49-0.62x; 1,000,000 events in 70-104 MB peak RSS.
+Last measured (2026-11-30, 23:13, other jobs paused, README "Benchmarks"): as shipped (the
+background recorder) 0.47x the floor (target 0.38x); background / inline 1.25x; recording
+off 0.68x; 1,000,000 events in 68 MB peak RSS (and 53 MB the recorder's process).
 """
 
 from __future__ import annotations
