@@ -5,7 +5,8 @@ computes the latter as exactly that product (`random_exponential` in its distrib
 the draw, the stream's state after it and every output are the same, while the call skips
 the parameter checks that make up two thirds of its cost (0.8 us against 0.3 us here). The
 scale must be >= 0 (numpy would refuse a negative one); `tests/test_engine.py` pins the
-equality.
+equality. A stream that serves one kind of draw and is never checkpointed can be drawn in
+blocks (`RngStreams.exponentials`, `.uniforms`): the same values again, at a fifth of the cost.
 """
 
 from __future__ import annotations
