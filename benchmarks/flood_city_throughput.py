@@ -16,10 +16,9 @@
 
     python -m benchmarks.flood_city_throughput [--until 600] [--events 1000000]
 
-Last measured (2026-11-30 evening, quiet machine, README "Benchmarks"): as shipped 0.29-0.40x
-the floor over four runs (target 0.38x: not shown; the same configuration measures up to 13%
-apart within one run here); background recording equal to inline within that noise;
-recording off 0.49-0.62x; 1,000,000 events in 70-104 MB peak RSS.
+Last measured (2026-11-30, 23:13, other jobs paused, README "Benchmarks"): as shipped (the
+background recorder) 0.47x the floor (target 0.38x); background / inline 1.25x; recording
+off 0.68x; 1,000,000 events in 68 MB peak RSS (and 53 MB the recorder's process).
 """
 
 from __future__ import annotations
@@ -53,7 +52,10 @@ FLOOR_GROUPS = "SimPy alone, a process a district"
 
 
 def timed_run(until: float, out: Path, overrides: dict) -> tuple[float, float, int, float]:
-    """(wall seconds, CPU seconds of this process, applied events, build seconds)."""
+    """(wall seconds, CPU seconds of this process, applied events, build seconds, CPU seconds
+    of the background recorder's process, if any)."""
+    import resource
+
     from simulator.engine import CsvSink
     from simulator.infra.build import build_world
     from simulator.infra.scenario import load_scenario
@@ -63,9 +65,14 @@ def timed_run(until: float, out: Path, overrides: dict) -> tuple[float, float, i
     sinks = [CsvSink(out / "metrics.csv")] if scenario.recording.mode != "off" else []
     w = build_world(scenario, sinks)
     built = time.perf_counter() - start
-    start, cpu = time.perf_counter(), time.process_time()
-    w.run(until=scenario.until)
-    return time.perf_counter() - start, time.process_time() - cpu, w.seq, built
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    start, cpu, child_cpu = time.perf_counter(), time.process_time(), children_cpu()
+    w.run(until=scenario.until)  # the recorder's process has ended (and been waited for) here
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return seconds, cpu, w.seq, built, children_cpu() - child_cpu
 
 
 def one_run(label: str, until: float, out: str) -> None:
@@ -78,9 +85,11 @@ def one_run(label: str, until: float, out: str) -> None:
         events, seconds, cpu_seconds = floor_run(10_000, until, processes=processes)
         print(json.dumps({"events": events, "seconds": seconds, "cpu_seconds": cpu_seconds}))
         return
-    seconds, cpu_seconds, events, build_seconds = timed_run(until, Path(out), MODES[label])
+    seconds, cpu_seconds, events, build_seconds, recorder_cpu = timed_run(
+        until, Path(out), MODES[label]
+    )
     print(json.dumps({"events": events, "seconds": seconds, "cpu_seconds": cpu_seconds,
-                      "build_seconds": build_seconds}))
+                      "build_seconds": build_seconds, "recorder_cpu_seconds": recorder_cpu}))
 
 
 def in_fresh_process(label: str, until: float, out: str) -> dict:
@@ -132,12 +141,20 @@ def peak_memory_child(events: int, out: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--until", type=float, default=600.0)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--until", type=float, default=600.0, help="time units of each timed run (> 0)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each mode (>= 1)")
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events of the memory run (0: no memory run)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--one", choices=[FLOOR, FLOOR_GROUPS, *MODES], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.until > 0 or args.until == float("inf"):
+        parser.error(f"--until must be a finite number > 0, got {args.until:g}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.events < 0:
+        parser.error(f"--events must be >= 0 (0: no memory run), got {args.events}")
     if args.one:
         one_run(args.one, args.until, args.child)
         return
@@ -152,6 +169,7 @@ def main() -> None:
         cpu_rates: dict[str, list[float]] = {label: [] for label in (FLOOR, FLOOR_GROUPS, *MODES)}
         counts: dict[str, int] = {}
         built: dict[str, list[float]] = {}
+        recorder_cpu: dict[str, list[float]] = {}
         for _ in range(args.repeats):  # interleaved, so a noisy moment hits every mode alike
             for label in (FLOOR, FLOOR_GROUPS, *MODES):
                 r = in_fresh_process(label, args.until, tmp)
@@ -160,6 +178,8 @@ def main() -> None:
                 counts[label] = r["events"]
                 if "build_seconds" in r:
                     built.setdefault(label.split(",")[0], []).append(r["build_seconds"])
+                if r.get("recorder_cpu_seconds"):
+                    recorder_cpu.setdefault(label, []).append(r["recorder_cpu_seconds"] / r["events"])
         median = {label: statistics.median(r) for label, r in rates.items()}
         cpu_median = {label: statistics.median(r) for label, r in cpu_rates.items()}
         print(
@@ -173,21 +193,34 @@ def main() -> None:
                 same = f"individual, recording {'background' if shipped_background() else 'inline'}"
             vs = f", {rate / median[same]:.2f}x the individual model" if same in median else ""
             per_cpu = cpu_median[label]
+            recorder = ""
+            if label in recorder_cpu:
+                each = statistics.median(recorder_cpu[label]) * 1e6
+                recorder = f"; recorder process {each:.1f} CPU us an event"
             print(
                 f"{label:<34} {counts[label]:>9,} events: {rate:>9,.0f} events/s (median of {args.repeats}) "
                 f"= {rate / median[FLOOR]:.2f}x the floor{vs}; per CPU second of this process "
-                f"{per_cpu:>9,.0f} = {per_cpu / cpu_median[FLOOR]:.2f}x"
+                f"{per_cpu:>9,.0f} = {per_cpu / cpu_median[FLOOR]:.2f}x{recorder}"
             )
         print(
             f"as shipped against the stricter floor ({districts} processes, as the population model "
             f"draws): {median[SHIPPED] / median[FLOOR_GROUPS]:.2f}x wall clock, "
             f"{cpu_median[SHIPPED] / cpu_median[FLOOR_GROUPS]:.2f}x per CPU second"
         )
+        background = median["population, recording background"]
+        inline = median["population, recording inline"]
+        print(
+            f"background recording / inline: {background / inline:.2f}x wall clock "
+            f"(target >= 1; the shipped scenario records in the "
+            f"{'background' if shipped_background() else 'simulating process'})"
+        )
         print(
             "(target: as shipped >= 0.38x the floor, measured in the same run; load average "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Per CPU second leaves out the time a "
             "busy machine keeps the process waiting, and the background recorder's own CPU)"
         )
+        if not args.events:
+            return
         child = subprocess.run(
             [
                 sys.executable,

@@ -80,6 +80,13 @@ def main() -> None:
     parser.add_argument("--until", type=float, default=600.0)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if not 0 < args.until < float("inf"):
+        parser.error(f"--until must be a finite number > 0, got {args.until:g}")
+    for name in ("citizens", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not 0 <= args.processes <= args.citizens:
+        parser.error(f"--processes must be 0 (one per citizen) to --citizens, got {args.processes}")
     processes = args.processes or args.citizens
     runs = [floor_run(args.citizens, args.until, processes=processes) for _ in range(args.repeats)]
     events = runs[0][0]

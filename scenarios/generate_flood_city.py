@@ -1,6 +1,6 @@
 """Writes scenarios/flood_city.yaml: a layered city of 110 services and 10,000 citizens.
 
-    python scenarios/generate_flood_city.py [--districts 8] [--citizens 10000] [-o PATH]
+    python scenarios/generate_flood_city.py --background [--districts 8] [--citizens 10000] [-o PATH]
     python scenarios/generate_flood_city.py --name flood_town --districts 3 --citizens 1500 --until 300
     python scenarios/generate_flood_city.py --name metropolis --districts 40 --citizens 100000 \
         --demand 0.006 --until 800 --flooded 6
@@ -29,9 +29,11 @@ def city(
     until: float = 600.0,
     flooded: int = 3,
     demand: float = 0.012,
+    background: bool = False,
 ) -> dict:
     """The scenario as plain data; the river reaches the first `flooded` districts; each
-    citizen asks for `demand` requests per time unit when calm."""
+    citizen asks for `demand` requests per time unit when calm; `background` records in a
+    second process."""
     services = [
         {"id": "power_plant_a", "sector": "power", "capacity": 60.0, "servers": 4},
         {"id": "power_plant_b", "sector": "power", "capacity": 60.0, "servers": 4},
@@ -216,7 +218,7 @@ def city(
         ),
         "seed": 7,
         "until": until,
-        "recording": {"mode": "changed", "snapshot_every": 10000, "trace": False, "background": False},
+        "recording": {"mode": "changed", "snapshot_every": 10000, "trace": False, "background": background},
         "latency": {
             "default": {"base": 0.0},
             "channels": [
@@ -296,10 +298,13 @@ def main() -> None:
     parser.add_argument("--until", type=float, default=600.0)
     parser.add_argument("--flooded", type=int, default=3, help="districts the river reaches")
     parser.add_argument("--demand", type=float, default=0.012, help="requests per citizen and time unit")
+    parser.add_argument("--background", action="store_true", help="record in a second process")
     parser.add_argument("-o", "--output", help="default: scenarios/<name>.yaml")
     args = parser.parse_args()
     args.output = args.output or str(Path(__file__).with_name(f"{args.name}.yaml"))
-    scenario = city(args.districts, args.citizens, args.name, args.until, args.flooded, args.demand)
+    scenario = city(
+        args.districts, args.citizens, args.name, args.until, args.flooded, args.demand, args.background
+    )
     text = HEADER + yaml.safe_dump(scenario, sort_keys=False, width=110)
     Path(args.output).write_text(text)
     print(f"wrote {args.output}")

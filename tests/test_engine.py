@@ -273,3 +273,59 @@ def test_scaled_standard_exponential_is_numpys_exponential():
     reference = RngStreams(13)("kernel/latency")
     expected = [0.01 + reference.exponential(0.02) for _ in range(100)]
     assert [channel.sample(rng, 0) for _ in range(100)] == expected
+
+
+def test_exponentials_drawn_in_blocks_are_the_scalar_draws_in_order():
+    """`RngStreams.exponentials(name)` gives exactly the values of one
+    `standard_exponential()` call per draw, across block boundaries, and a stream drawn in
+    blocks refuses to export a state that would be ahead of its draws."""
+    from simulator.engine.rng import BLOCK
+
+    streams, reference = RngStreams(21), RngStreams(21)("service/s1")
+    draw = streams.exponentials("service/s1")
+    assert streams.exponentials("service/s1") is draw  # one buffer per stream
+    n = 3 * BLOCK + 7
+    assert [draw() for _ in range(n)] == [reference.standard_exponential() for _ in range(n)]
+    assert all(type(draw()) is float for _ in range(3))
+    other = RngStreams(21)
+    other.exponentials("service/s2")
+    assert other.exponentials("service/s2")() != draw()  # streams stay independent
+    uniform, reference = streams.uniforms("picks"), RngStreams(21)("picks")
+    assert [uniform() for _ in range(n)] == [reference.random() for _ in range(n)]
+    with pytest.raises(ValueError, match="'picks' is already drawn in blocks of another kind"):
+        streams.exponentials("picks")  # two kinds of block from one stream would interleave
+    with pytest.raises(ValueError, match="service/s1"):
+        streams.state()
+
+
+def test_block_draws_give_the_same_run_as_scalar_draws():
+    """A world drawing its latency in blocks applies the same events at the same times with
+    the same chain as one drawing them one by one; a model with another distribution keeps
+    scalar draws (blocks would change the interleaving)."""
+    exp = LatencyModel(default=Channel(base=0.01, dist="exponential", scale=0.5))
+    assert exp.draws_only_exponentials()
+    key = ("agent", "box", "add")
+    assert not LatencyModel(channels={key: Channel(dist="uniform", scale=1.0)}).draws_only_exponentials()
+    assert LatencyModel(channels={key: Channel(dist="normal", scale=0.0)}).draws_only_exponentials()
+
+    def run(block_draws: bool, latency: LatencyModel) -> tuple:
+        sink = MemorySink()
+        w = World(seed=5, layout=LAYOUT, sinks=[sink], latency=latency, block_draws=block_draws)
+        w.register("a", "box", {"n": 0})
+        w.register("actor", "agent", {})
+        w.on("add", lambda world, ev: world.entity(ev.target).update(n=world.entities[ev.target]["n"] + 1))
+
+        def actor(ctx):
+            for _ in range(600):
+                ctx.emit("add", "a")
+                yield ctx.wait(0.1)
+
+        w.spawn("actor", actor)
+        w.run()
+        return [(r.seq, r.time) for r in sink.records], w.chain_head, type(w._latency_rng).__name__
+
+    blocks, scalar = run(True, exp), run(False, exp)
+    assert blocks[:2] == scalar[:2] and len(set(t for _, t in blocks[0])) > 500
+    assert (blocks[2], scalar[2]) == ("_Exponentials", "Generator")
+    uniform = LatencyModel(default=Channel(dist="uniform", scale=0.5))
+    assert run(True, uniform)[2] == "Generator"

@@ -369,13 +369,16 @@ def test_trusted_within_is_networkx_reachability():
     assert trusted_within(g, "nobody", 2) == set()
 
 
-def test_looking_at_once_decides_as_observing_through_the_kernel(monkeypatch):
+@pytest.mark.parametrize("latency", [0.0, 0.2])
+def test_looking_at_once_decides_as_observing_through_the_kernel(monkeypatch, latency):
     """`TrafficWorld.look` (a zero-latency observation taken at once) against `yield
     ctx.observe` (the kernel's): the same decisions, so every CSV column but the episode's
-    chain head is equal (the same-instant bridge records only move after the agent's sends)."""
+    chain head is equal; the head too when the bridge has a latency (with none, the agent's
+    same-instant requests to the bridge are recorded after its other sends, not before)."""
     from simulator.ottochain.traffic_world import TrafficWorld
 
-    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge={"timeout_rate": 0.2})
+    bridge = {"timeout_rate": 0.2, "latency": latency}
+    cfg = small(population=16, generations=2, episode=400.0, fibers_per_agent=2, bridge=bridge)
     rows = {}
     for at_once in (True, False):
         if not at_once:
@@ -386,4 +389,21 @@ def test_looking_at_once_decides_as_observing_through_the_kernel(monkeypatch):
     strip = [{k: v for k, v in r.items() if k != "episode_head"} for r in rows[True]]
     assert strip == [{k: v for k, v in r.items() if k != "episode_head"} for r in rows[False]]
     assert rows[True][-1]["completed"] > 0 and rows[True][-1]["bridge_failures"] > 0
-    assert rows[True][0]["episode_head"] != rows[False][0]["episode_head"]
+    assert (rows[True][0]["episode_head"] == rows[False][0]["episode_head"]) == (latency > 0)
+
+
+def test_a_request_reaches_the_bridge_after_the_bridges_latency():
+    """`bridge.latency` delays every agent -> bridge request: the episode's first request (the
+    same agent and transaction in both runs: nothing before it depends on the bridge) arrives
+    exactly that much later than with no latency."""
+
+    def first_request(latency: float):
+        t = Traffic(small(population=6, bridge={"latency": latency}))
+        t.genesis()
+        sink = MemorySink()
+        t.step([sink])
+        first = next(rec for rec in sink.records if rec.type == "bridge")
+        return first.time, first.source, first.payload["tx"]["id"]
+
+    t0, agent, tx = first_request(0.0)
+    assert first_request(7.5) == (t0 + 7.5, agent, tx)

@@ -142,7 +142,7 @@ def test_a_child_that_failed_waits_for_the_hang_up_so_its_reason_is_never_lost(t
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("after", [0, 100, 2047, 2048, 3000])
+@pytest.mark.parametrize("after", [0, 100, 511, 512, 2048, 3000])
 def test_a_sink_failing_at_any_point_is_raised_with_its_reason(tmp_path, after):
     w = busy_world([CsvSink(tmp_path / "metrics.csv"), Exploding(after=after)], background=True)
     with pytest.raises(RecorderError, match="disk full"):

@@ -67,6 +67,12 @@ class LatencyModel:
         self._cache: dict[tuple[str, str, str], Channel] = {}
         self.in_flight: dict[Channel, int] = {}
 
+    def draws_only_exponentials(self) -> bool:
+        """Whether every draw of this model is a standard exponential (channels fixed or
+        exponential), so that its stream may be drawn in blocks (`RngStreams.exponentials`)."""
+        channels = (self.default, *self.channels.values())
+        return all(c.dist in ("fixed", "exponential") or c.scale == 0.0 for c in channels)
+
     def set(self, source: str, target: str, event: str, channel: Channel) -> None:
         self.channels[(source, target, event)] = channel
         self._cache.clear()

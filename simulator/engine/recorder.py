@@ -51,28 +51,40 @@ class Recorder:
     def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
         """Record applied event number `seq`, applied at `time`, with the carried `rows`."""
         ev = event
+        if len(rows) == 1 and not self._wants_records:
+            eid, values = rows[0]
+            self.write_row(seq, time, ev, eid, values)
+            return
         payload = fmt_payload(ev.payload) if ev.payload else ""
         if self._wants_records:
             self._write_record(seq, time, ev, payload, rows)
             return
-        if len(rows) == 1:  # the common case, encoded here rather than through `encode`
-            cause = ev.cause
-            eid, values = rows[0]
-            line = self._line or self._compile(values)
-            text = line(
-                time,
-                ev.type,
-                ev.source,
-                eid,
-                values,
-                seq,
-                ev.target,
-                "" if cause is None else str(cause),
-                payload,
-            )
-            data = text.encode()
-        else:
-            data = self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows)
+        self._append(self.encode(seq, time, ev.type, ev.source, ev.target, ev.cause, payload, rows))
+
+    def write_row(self, seq: int, time: float, event: Event, eid: str, values: tuple) -> None:
+        """`write` of a record that carries exactly one entity (the common case), in one call."""
+        ev = event
+        if self._wants_records:
+            self.write(seq, time, ev, [(eid, values)])
+            return
+        cause, payload = ev.cause, ev.payload
+        text = (self._line or self._compile(values))(
+            time,
+            ev.type,
+            ev.source,
+            eid,
+            values,
+            seq,
+            ev.target,
+            "" if cause is None else str(cause),
+            fmt_payload(payload) if payload else "",
+        )
+        pending = self._pending
+        pending.append(text.encode())
+        if len(pending) >= self._batch:
+            self.flush()
+
+    def _append(self, data: bytes) -> None:
         pending = self._pending
         pending.append(data)
         if len(pending) >= self._batch:
@@ -89,17 +101,19 @@ class Recorder:
             sink.write(record, data)
 
     def write_batch(self, records: list[tuple]) -> None:
-        """Record a batch of `(seq, time, type, source, target, cause, payload, rows)` and
-        flush it: the background child's loop, with the one-row line formatted here."""
+        """Record a batch and flush it: the background child's loop. A record is
+        `(seq, time, type, source, target, cause, payload, rows)`, or, carrying exactly one
+        entity, `(seq, time, type, source, target, cause, payload, entity_id, values)`."""
         encode, line, pending = self.encode, self._line, self._pending
-        for seq, time, type_, source, target, cause, payload, rows in records:
-            if line is not None and len(rows) == 1:
-                eid, values = rows[0]
+        for record in records:
+            if len(record) == 9:
+                seq, time, type_, source, target, cause, payload, eid, values = record
                 cause_text = "" if cause is None else str(cause)
+                line = line or self._compile(values)
                 text = line(time, type_, source, eid, values, seq, target, cause_text, payload)
                 pending.append(text.encode())
             else:
-                pending.append(encode(seq, time, type_, source, target, cause, payload, rows))
+                pending.append(encode(*record))
                 line = self._line
         self.flush()
 
@@ -196,7 +210,7 @@ class BackgroundRecorder:
     """
 
     def __init__(
-        self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain, batch: int = 2048
+        self, layout: RecordLayout, sinks: Sequence[Sink], chain: HashChain, batch: int = 512
     ) -> None:
         if any(sink.wants_records for sink in sinks):
             raise ValueError("a background recorder takes only sinks that want bytes, not records")
@@ -220,6 +234,16 @@ class BackgroundRecorder:
         # joins the child, which ignores SIGTERM and waits for the pipe to close (atexit runs
         # this before multiprocessing's own handler: last registered, first run).
         atexit.register(self._conn.close)
+
+    def write_row(self, seq: int, time: float, event: Event, eid: str, values: tuple) -> None:
+        """`write` of a record that carries exactly one entity, as one flat tuple."""
+        ev = event
+        payload = ev.payload
+        pending = self._pending
+        payload = fmt_payload(payload) if payload else ""
+        pending.append((seq, time, ev.type, ev.source, ev.target, ev.cause, payload, eid, values))
+        if len(pending) >= self.batch:
+            self._send()
 
     def write(self, seq: int, time: float, event: Event, rows: Rows) -> None:
         # Plain values only (the rows' value tuples are fixed as they are now); the batch is

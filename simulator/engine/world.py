@@ -46,6 +46,15 @@ class _Delivery:
         self.channel = channel
 
 
+class _Exponentials:
+    """A stream whose every draw is a standard exponential, taken in blocks (`block_draws`)."""
+
+    __slots__ = ("standard_exponential",)
+
+    def __init__(self, draw: Callable[[], float]) -> None:
+        self.standard_exponential = draw
+
+
 class Observation(dict):
     """What an actor saw: `{entity_id: {field: value}}` as of `taken_at`."""
 
@@ -126,14 +135,20 @@ class World:
         sinks: Sequence[Sink] = (),
         initial_time: float = 0.0,
         background: bool = False,
+        block_draws: bool = False,
     ) -> None:
         """`background=True` formats and hashes records in a child process when every sink
-        takes bytes only (CSV): the same bytes and chain, off the simulation's core."""
+        takes bytes only (CSV): the same bytes and chain, off the simulation's core.
+        `block_draws=True` takes the latency stream's draws in blocks when every channel is
+        fixed or exponential (`RngStreams.exponentials`: the same values, faster), for runs
+        that never checkpoint their streams."""
         self.env = simpy.Environment(initial_time)
         self.seed = int(seed)
         self.rng = RngStreams(seed)
         self.latency = latency or LatencyModel()
-        self._latency_rng = self.rng("kernel/latency")
+        self._latency_rng: Any = self.rng("kernel/latency")
+        if block_draws and self.latency.draws_only_exponentials():
+            self._latency_rng = _Exponentials(self.rng.exponentials("kernel/latency"))
         self.entities: dict[str, dict[str, Any]] = {}
         self.kinds: dict[str, str] = {}
         self.reducers: dict[str, Reducer] = {}
@@ -143,7 +158,10 @@ class World:
         self._chain: HashChain | None = HashChain(layout.header) if layout else None
         self._touched: list[str] = []
         self._recorded_ids: list[str] = []
+        self._recorded: set[str] = set()
         self._last_rows: dict[str, tuple] = {}
+        self._changed_only = bool(layout) and layout.mode == "changed"
+        self._snapshot_every = layout.snapshot_every if layout else 0
         if layout:
             getter = operator.itemgetter(*layout.fields)
             self._values_of = getter if len(layout.fields) > 1 else lambda state: (getter(state),)
@@ -169,6 +187,7 @@ class World:
             if bad:
                 raise TypeError(f"{entity_id}: recorded fields must hold scalars (numbers, text): {bad}")
             self._recorded_ids.append(entity_id)
+            self._recorded.add(entity_id)
 
     def on(self, event_type: str, reducer: Reducer) -> None:
         """Make `reducer(world, event)` the one function that applies `event_type`."""
@@ -249,7 +268,20 @@ class World:
     # -- recording --------------------------------------------------------------------------
     def _record(self, event: Event) -> None:
         """Hand the recorder the entities this record carries, as value tuples."""
-        layout, entities, values_of, seq = self.layout, self.entities, self._values_of, self.seq
+        seq, touched, every = self.seq, self._touched, self._snapshot_every
+        if len(touched) == 1 and self._changed_only and (not every or seq % every):
+            # the common case: one entity, written if it changed (one row, or none)
+            eid = touched[0]
+            if eid in self._recorded:
+                values = self._values_of(self.entities[eid])
+                last = self._last_rows
+                if last.get(eid) != values:
+                    last[eid] = values
+                    self.recorder.write_row(seq, self.env._now, event, eid, values)
+                    return
+            self.recorder.write(seq, self.env._now, event, [])
+            return
+        layout, entities, values_of = self.layout, self.entities, self._values_of
         if layout.mode == "all":  # nothing to compare against: every entity, every time
             rows = [(eid, values_of(entities[eid])) for eid in self._recorded_ids]
         elif layout.snapshot_every and seq % layout.snapshot_every == 0:
@@ -259,22 +291,14 @@ class World:
                 last[eid] = values = values_of(entities[eid])
                 rows.append((eid, values))
         else:
-            touched, kinds, recorded, last = self._touched, self.kinds, layout.kinds, self._last_rows
+            kinds, recorded, last = self.kinds, layout.kinds, self._last_rows
             rows = []
-            if len(touched) == 1:  # the common case: one entity, written if it changed
-                eid = touched[0]
+            for eid in dict.fromkeys(touched):
                 if kinds[eid] in recorded:
                     values = values_of(entities[eid])
                     if last.get(eid) != values:
                         last[eid] = values
                         rows.append((eid, values))
-            else:
-                for eid in dict.fromkeys(touched):
-                    if kinds[eid] in recorded:
-                        values = values_of(entities[eid])
-                        if last.get(eid) != values:
-                            last[eid] = values
-                            rows.append((eid, values))
         self.recorder.write(seq, self.env._now, event, rows)
 
     def _open_recorder(self) -> None:

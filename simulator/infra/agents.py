@@ -135,7 +135,7 @@ def tree_pick(tree: list[float], size: int, u: float) -> int:
 
 def citizen_group(ctx: ActorContext):
     """Population model: the group's requests, from the sum of its members' current rates."""
-    me, rng, world = ctx.me, ctx.rng, ctx.world
+    me, world = ctx.me, ctx.world
     members, entities, emit = me["members"], world.entities, world.emit
     n, uses, demand = len(members), me["uses"], me["demand"]
     choices = len(uses)
@@ -143,9 +143,12 @@ def citizen_group(ctx: ActorContext):
     tree, size, floor = me["excess"], me["size"], me["floor"]
     base = n * demand * floor
     pairs = n * choices
-    # `(1 / total) * standard_exponential()` is `rng.exponential(1 / total)`, the same draw
-    # (that is how numpy computes it) at a third of the cost: see `simulator.engine.rng`
-    sleep, standard_exponential, random = ctx.sleep, rng.standard_exponential, rng.random
+    # Two streams, each drawn in blocks (`simulator.engine.rng`): the waits, as
+    # `(1 / total) * standard_exponential()` (numpy's `exponential(1 / total)`), and the
+    # uniforms that pick a member and a service and thin
+    sleep = ctx.sleep
+    standard_exponential = world.rng.exponentials(f"actor/{ctx.id}")
+    random = world.rng.uniforms(f"actor/{ctx.id}/picks")
     while True:
         total = base + tree[1]
         try:
@@ -154,7 +157,9 @@ def citizen_group(ctx: ActorContext):
             continue
         u = random() * total
         if u < base:  # the part every member has alike: a uniform member and service
-            k = min(int(u / base * pairs), pairs - 1)
+            k = int(u / base * pairs)
+            if k >= pairs:  # `min(k, pairs - 1)`: u / base rounds up to 1 at most
+                k = pairs - 1
             member, service = divmod(k, choices)
         else:
             member = tree_pick(tree, size, u - base)
@@ -221,12 +226,13 @@ FIELDS_SEEN = ("status", "resource_level", "stress_level")
 
 def agency(ctx: ActorContext):
     """Patrol: observe (late, partially), send crews to the worst services, report upward."""
-    me, rng = ctx.me, ctx.rng
+    me = ctx.me
+    random = ctx.world.rng.uniforms(f"actor/{ctx.id}")  # ctx.rng's `random()` draws, in blocks
     services = me["services"]
     while True:
         yield ctx.wait(me["patrol_every"])
         seen = yield ctx.observe(services, FIELDS_SEEN)
-        visible = [sid for sid in services if me["coverage"] >= 1.0 or rng.random() < me["coverage"]]
+        visible = [sid for sid in services if me["coverage"] >= 1.0 or random() < me["coverage"]]
         troubled = sorted(
             (sid for sid in visible if seen[sid]["status"] != "ok" or seen[sid]["resource_level"] < 1.0),
             key=lambda sid: (seen[sid]["resource_level"], -seen[sid]["stress_level"], sid),

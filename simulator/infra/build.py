@@ -89,6 +89,7 @@ def build_world(s: InfraScenario, sinks: Sequence[Sink] = ()) -> World:
         layout=layout_for(s),
         sinks=sinks,
         background=s.recording.background,
+        block_draws=True,  # an infra run never checkpoints its random streams
     )
     services.install(w)
     agents.install(w)

@@ -57,8 +57,8 @@ def service_state(spec: ServiceSpec, dependents: list[str]) -> dict:
 def _start(w: World, sid: str, s: dict, arrived: float) -> Event:
     """Take one request into service; its completion is scheduled by the world."""
     rate = s["effective_capacity"] / s["servers"]
-    # `rng.exponential(1 / rate)`, the same draw at a third of the cost (simulator.engine.rng)
-    duration = (1.0 / rate) * w.rng(s["stream"]).standard_exponential() if s["exponential"] else 1.0 / rate
+    # `rng.exponential(1 / rate)`: the same draws, taken in blocks (simulator.engine.rng)
+    duration = (1.0 / rate) * w.rng.exponentials(s["stream"])() if s["exponential"] else 1.0 / rate
     s["busy"] += 1
     s["started"] += 1
     s["total_wait"] += w.now - arrived
@@ -74,7 +74,9 @@ def _reject(w: World, sid: str, s: dict, requester: str, out: list[Event]) -> No
 
 def _health(w: World, sid: str, s: dict, out: list[Event]) -> None:
     """Recompute capacity and stress; move between states; start waiting work."""
-    potential = max(s["capacity"] * s["resource_level"] * s["dep_factor"] + s["bonus"], 0.0)
+    potential = s["capacity"] * s["resource_level"] * s["dep_factor"] + s["bonus"]
+    if potential < 0.0:  # `max(potential, 0.0)` without the call
+        potential = 0.0
     overload_at, fail_at, recover_below = s["thresholds"]
     fail_resource, recover_resource = s["resources"]
     s["load"] = load = s["busy"] + s["queue"]
