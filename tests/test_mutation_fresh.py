@@ -343,3 +343,83 @@ def test_a_damaged_first_record_line_is_a_record_of_its_own(tmp_path):
     assert chain_of_file(path)[1] == 3
     path.write_bytes(b"time,seq,x\n0.5,1,a\n0.7,??,b\n2.0,2,d\n")  # later damage stays with its record
     assert [seq for seq, _ in records_from_file(path)[1]] == [1, 2]
+
+
+# -- survivors of the sixth fresh sample (181-220, main merged at e0a5e63) -----------------------
+def test_the_childs_flat_one_entity_records_give_the_inline_bytes(tmp_path):
+    """`engine.recorder ... Recorder.write_batch__mutmut_26`: the background child's line for a
+    record carrying one entity (the flat tuple the simulation process sends since main's
+    recorder change) lost its `source` cell."""
+    from simulator.engine import CsvSink, HashChain, chain_of_file
+    from simulator.engine.recorder import Recorder
+
+    from .test_mutation_recorder_child import LAYOUT, busy_world, recorded_tuples
+
+    path = tmp_path / "inline.csv"
+    records = recorded_tuples(busy_world([CsvSink(path)], background=False))
+    flat = [(*r[:7], *r[7][0]) if len(r[7]) == 1 else r for r in records]
+    assert sum(len(r) == 9 for r in flat) > 100 and sum(len(r) == 8 for r in flat) > 0
+    out = tmp_path / "child.csv"
+    recorder = Recorder(LAYOUT, [CsvSink(out)], HashChain(LAYOUT.header))
+    recorder.open()
+    for i in range(0, len(flat), 500):
+        recorder.write_batch(flat[i : i + 500])
+    recorder.close(True)
+    assert out.read_bytes() == path.read_bytes()
+    assert (recorder.chain.head, recorder.chain.count) == chain_of_file(path)
+
+
+def test_the_report_command_says_what_a_what_if_does(capsys):
+    """`analysis.cli.x_register_cli__mutmut_53`: the --what-if help text was garbled."""
+    with pytest.raises(SystemExit):
+        simulator_main(["report", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "re-run the recorded scenario with this change (dotted path; list items by index or id, e.g." in text
+    )
+    assert (
+        "table its outcomes beside the recorded run; repeat for several (each alone, then all together)"
+        in text
+    )
+
+
+def test_a_replay_that_fails_on_sound_data_raises_its_own_error(tmp_path, monkeypatch):
+    """`finance.replay.x_replay_simulation__mutmut_57`: a re-run that failed on uncorrupted
+    checkpoints raised `TypeError` (comparing None) instead of the failure itself."""
+    from simulator.finance import SimulationRuntime
+    from simulator.finance import replay as replay_module
+    from simulator.store import Store
+
+    from .test_finance_support import make_config
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the re-run broke")
+
+    with Store(tmp_path / "f.sqlite") as store:
+        sid = SimulationRuntime(store).run(make_config()).simulation_id
+        monkeypatch.setattr(replay_module, "_rerun", failing)
+        with pytest.raises(RuntimeError, match="^the re-run broke$"):
+            replay_module.replay_simulation(store, sid)
+
+
+def test_a_store_without_wal_says_what_mode_it_got(tmp_path):
+    """`store.sqlite ... _set_up__mutmut_12`: the refusal of a store where WAL cannot be enabled
+    said `None`."""
+    from simulator.store import Store, StoreError
+
+    class NoWal:
+        def execute(self, sql, *args):
+            class Row:
+                def fetchone(self):
+                    return ("delete",)
+
+            return Row()
+
+    with Store(tmp_path / "s.sqlite") as store:
+        real, store.conn = store.conn, NoWal()
+        try:
+            with pytest.raises(StoreError) as caught:
+                store._set_up()
+        finally:
+            store.conn = real
+    assert str(caught.value) == f"{tmp_path / 's.sqlite'}: could not enable WAL mode (got 'delete')"
