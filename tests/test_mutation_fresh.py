@@ -423,3 +423,62 @@ def test_a_store_without_wal_says_what_mode_it_got(tmp_path):
         finally:
             store.conn = real
     assert str(caught.value) == f"{tmp_path / 's.sqlite'}: could not enable WAL mode (got 'delete')"
+
+
+def test_a_store_this_process_may_not_use_says_whether_it_needed_to_read_or_write(tmp_path, monkeypatch):
+    """`store.sqlite ... _check_path__mutmut_17/19`: the permission message of a read-only open
+    (untestable by file modes as root, so the access check is made to refuse)."""
+    from simulator.store import Store, StoreError
+    from simulator.store import sqlite as store_module
+
+    path = tmp_path / "s.sqlite"
+    with Store(path):
+        pass
+    monkeypatch.setattr(store_module.os, "access", lambda p, mode: False)
+    with pytest.raises(StoreError) as caught:
+        Store.reader(path)
+    assert str(caught.value) == f"{path}: permission denied (this process cannot read it)"
+    with pytest.raises(StoreError) as caught:
+        Store.existing(path)
+    assert str(caught.value) == f"{path}: permission denied (this process cannot read and write it)"
+
+
+def test_the_report_progress_bar_counts_stages(monkeypatch):
+    """`analysis.report ... Progress.__init____mutmut_11`: the bar counted "it" instead of stages."""
+    import io
+    import sys
+
+    from simulator.analysis.report import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Terminal()
+    monkeypatch.setattr(sys, "stderr", tty)
+    progress = Progress(3, quiet=False)
+    progress("load")
+    progress("episodes")
+    assert progress.bar.unit == "stage"
+    progress.close()
+    assert "stage" in tty.getvalue()
+
+
+def test_node_features_of_several_services_equal_each_service_alone():
+    """`analysis.graph_metrics.x_node_features_from_metrics__mutmut_67`: a service's last row was
+    found by comparing with the first service's id, which only two services hide."""
+    import pandas as pd
+
+    from simulator.analysis.graph_metrics import node_features_from_metrics
+
+    rows = [
+        (0.0, "a", 0.5, 1.0, "ok"), (2.0, "a", 1.5, 0.8, "overloaded"),
+        (1.0, "b", 0.2, 0.9, "ok"), (3.0, "b", 2.5, 0.3, "failed"),
+        (0.5, "c", 0.1, 1.0, "ok"), (4.0, "c", 1.2, 0.7, "overloaded"), (6.0, "c", 0.3, 0.9, "ok"),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["time", "service_id", "stress_level", "resource_level", "status"])
+    together, failed = node_features_from_metrics(frame, horizon=10.0)
+    for s in "abc":
+        alone, _ = node_features_from_metrics(frame[frame["service_id"] == s], horizon=10.0)
+        assert together[s] == alone[s], s
+    assert failed == {"b": 3.0}
