@@ -482,3 +482,56 @@ def test_node_features_of_several_services_equal_each_service_alone():
         alone, _ = node_features_from_metrics(frame[frame["service_id"] == s], horizon=10.0)
         assert together[s] == alone[s], s
     assert failed == {"b": 3.0}
+
+
+def test_the_plotted_services_are_the_longest_out_of_ok():
+    """`analysis.plots.x_most_affected__mutmut_14`: with more than eight services the small
+    multiples showed the least affected ones."""
+    import pandas as pd
+
+    from simulator.analysis.plots import MAX_PLOTTED, most_affected
+    from tests.test_postmortem_wording import effect, make
+
+    services = [effect(f"s{i:02d}", time_not_ok=float(i), episodes=1) for i in range(MAX_PLOTTED + 4)]
+    states = pd.DataFrame({"service_id": [s.service for s in services]})
+    chosen = most_affected(make(services=services), states)
+    assert chosen == [f"s{i:02d}" for i in range(4, MAX_PLOTTED + 4)]
+
+
+def test_a_request_refused_for_a_full_queue_is_answered_by_that_service():
+    """`infra.services.x_on_request__mutmut_40`: the citizen's `request_rejected` came from no
+    one when the queue was full."""
+    from simulator.engine import MemorySink
+    from simulator.infra.build import build_world
+    from simulator.infra.scenario import parse_scenario
+
+    config = {
+        "name": "loss",
+        "until": 5.0,
+        "seed": 2,
+        "services": [{"id": "desk", "capacity": 0.5, "max_queue": 0}],
+        "citizens": [{"id": "p", "count": 4, "demand": 3.0, "uses": ["desk"]}],
+        "citizen_model": "individual",
+    }
+    sink = MemorySink()
+    w = build_world(parse_scenario(config), [sink])
+    w.run(until=5.0)
+    rejected = [r for r in sink.records if r.type == "request_rejected"]
+    assert len(rejected) == w.entities["desk"]["rejected"] > 0
+    assert {r.source for r in rejected} == {"desk"}
+
+
+def test_a_simulation_that_cannot_be_stored_leaves_the_store_usable():
+    """`store.sqlite ... create_simulation__mutmut_30`: a failed insert's rollback was garbled,
+    so the caller got a SQL syntax error and the transaction stayed open."""
+    import math
+    import tempfile
+    from pathlib import Path
+
+    from simulator.store import Store
+
+    with tempfile.TemporaryDirectory() as d, Store(Path(d) / "s.sqlite") as store:
+        with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+            store.create_simulation({"x": math.nan}, 1.0)
+        sid = store.create_simulation({"x": 1}, 1.0)
+        assert [r["id"] for r in store.list_simulations()] == [sid] == ["sim-000001"]
