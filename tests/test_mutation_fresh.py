@@ -535,3 +535,45 @@ def test_a_simulation_that_cannot_be_stored_leaves_the_store_usable():
             store.create_simulation({"x": math.nan}, 1.0)
         sid = store.create_simulation({"x": 1}, 1.0)
         assert [r["id"] for r in store.list_simulations()] == [sid] == ["sim-000001"]
+
+
+def test_a_record_carrying_two_entities_writes_both_rows(tmp_path):
+    """`engine.recorder ... Recorder.write__mutmut_4`: a record with exactly two recorded
+    entities took the one-entity path and lost its second row."""
+    from simulator.engine import CsvSink, Event, RecordLayout, World
+
+    layout = RecordLayout(kinds=("box",), fields=("n",), id_column="box_id")
+    path = tmp_path / "m.csv"
+    w = World(seed=1, layout=layout, sinks=[CsvSink(path)])
+    w.register("a", "box", {"n": 0})
+    w.register("b", "box", {"n": 5})
+    w.on("add", lambda world, ev: world.entity(ev.target).update(n=world.entities[ev.target]["n"] + 1))
+    w.emit(Event("add", "x", "a", delay=1.0))
+    w.run()
+    assert path.read_text().splitlines() == [
+        "time,event_type,source,box_id,n,seq,target,cause,payload",
+        "1,add,x,a,1,1,a,,",
+        "1,add,x,b,5,1,a,,",
+    ]
+
+
+def test_a_csv_price_that_is_not_a_number_is_named_by_its_column(tmp_path):
+    """`finance.market.x__read_csv__mutmut_123`: a bad High was reported under another name."""
+    from simulator.finance.errors import MarketDataError
+    from simulator.finance.market import load_csv
+
+    path = tmp_path / "p.csv"
+    path.write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,1,2,0\n2020-01-03,1,x,1,2,0\n")
+    with pytest.raises(MarketDataError) as caught:
+        load_csv(path, "P")
+    assert str(caught.value) == f"{path}:3: column High: cannot parse 'x' as a number"
+
+
+def test_updating_an_unknown_simulation_names_it(tmp_path):
+    """`store.sqlite ... update_simulation__mutmut_3`: the error said `unknown None`."""
+    from simulator.store import Store, StoreError
+
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(StoreError) as caught:
+            store.update_simulation("sim-000009", status="failed")
+        assert str(caught.value) == f"unknown simulation 'sim-000009' in {tmp_path / 's.sqlite'}"
