@@ -26,14 +26,16 @@ _BYTES: dict[int, bytes] = {}
 
 def recorded_tuples(world: World) -> list[tuple]:
     """Run a world inline; return each record as the simulation process marshals it (and keep
-    the bytes the inline recorder wrote for it, by sequence number)."""
+    the bytes the inline recorder wrote for it, by sequence number): one carrying exactly one
+    entity as a flat tuple ending in its id and values (`BackgroundRecorder.write_row`), any
+    other with its list of rows."""
     out: list[tuple] = []
 
     def keep(record, data):
         rows = [(eid, tuple(state[f] for f in LAYOUT.fields)) for eid, state in record.states]
         payload = fmt_payload(record.payload)
         ev = (record.seq, record.time, record.type, record.source, record.target, record.cause)
-        out.append((*ev, payload, rows))
+        out.append((*ev, payload, *rows[0]) if len(rows) == 1 else (*ev, payload, rows))
         _BYTES[record.seq] = data
 
     world.sinks.append(CallbackSink(keep))
@@ -94,6 +96,7 @@ def test_the_child_writes_the_inline_bytes_and_reports_the_inline_chain(tmp_path
     reply = serve(records, [CsvSink(path)], start.head, start.count)
     assert reply == ("done", head, count)
     assert count == len(records) > 3000
+    assert {len(r) for r in records} == {8, 9}  # both shapes: one entity, none or several
     assert path.read_bytes() == data
     assert chain_of_file(path) == (head, count)
 
