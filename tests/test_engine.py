@@ -291,6 +291,7 @@ def test_exponentials_drawn_in_blocks_are_the_scalar_draws_in_order():
     other.exponentials("service/s2")
     assert other.exponentials("service/s2")() != draw()  # streams stay independent
     uniform, reference = streams.uniforms("picks"), RngStreams(21)("picks")
+    assert streams.uniforms("picks") is uniform
     assert [uniform() for _ in range(n)] == [reference.random() for _ in range(n)]
     with pytest.raises(ValueError, match="'picks' is already drawn in blocks of another kind"):
         streams.exponentials("picks")  # two kinds of block from one stream would interleave

@@ -97,6 +97,7 @@ def test_the_child_writes_the_inline_bytes_and_reports_the_inline_chain(tmp_path
     assert reply == ("done", head, count)
     assert count == len(records) > 3000
     assert {len(r) for r in records} == {8, 9}  # both shapes: one entity, none or several
+    assert {r[5] is None for r in records if len(r) == 9} == {True, False}  # with and without a cause
     assert path.read_bytes() == data
     assert chain_of_file(path) == (head, count)
 

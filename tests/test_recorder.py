@@ -17,7 +17,8 @@ LAYOUT = RecordLayout(
 
 
 def busy_world(sinks, background: bool, fail_at: int = 0) -> World:
-    """Boxes bumped by an actor for a few thousand events: floats, text, payloads, snapshots."""
+    """Boxes bumped by an actor for a few thousand events: floats, text, payloads, snapshots,
+    follow-ups (records with a cause)."""
     w = World(seed=3, layout=LAYOUT, sinks=sinks, background=background)
     for i in range(5):
         w.register(f"b{i}", "box", {"n": 0, "x": 0.0, "label": "idle"})
@@ -32,8 +33,11 @@ def busy_world(sinks, background: bool, fail_at: int = 0) -> World:
         box["label"] = "busy" if box["n"] % 4 else "idle"
         return [Event("noop", ev.target, ev.target)] if box["n"] % 5 == 0 else None
 
+    def on_note(world: World, ev: Event):  # a follow-up that changes one box: a row with a cause
+        world.entity(ev.target)["label"] = "noted"
+
     w.on("bump", on_bump)
-    w.on("noop", lambda world, ev: None)
+    w.on("noop", on_note)
 
     def actor(ctx):
         for _ in range(3000):
