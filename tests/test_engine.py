@@ -308,6 +308,8 @@ def test_block_draws_give_the_same_run_as_scalar_draws():
     key = ("agent", "box", "add")
     assert not LatencyModel(channels={key: Channel(dist="uniform", scale=1.0)}).draws_only_exponentials()
     assert LatencyModel(channels={key: Channel(dist="normal", scale=0.0)}).draws_only_exponentials()
+    # a fixed channel draws nothing, whatever its scale says
+    assert LatencyModel(channels={key: Channel(base=1.0, dist="fixed", scale=2.0)}).draws_only_exponentials()
 
     def run(block_draws: bool, latency: LatencyModel) -> tuple:
         sink = MemorySink()
