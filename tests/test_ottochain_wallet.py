@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.cli import main
 from simulator.ottochain.wallet import Wallet, dag_address, verify
@@ -158,3 +160,70 @@ def test_public_key_from_libsecp256k1_is_openssls():
         assert w.public_hex == raw.hex()
     g = Wallet.generate()
     assert Wallet.from_secret(g.secret).address == g.address and "secret" not in repr(g)
+
+
+# -- the memo of the signatures `sign` made ------------------------------------------------------
+_messages = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.integers(0, 20), msg=_messages, other=_messages, bit=st.integers(0, 255))
+def test_the_memo_gives_the_curves_answer_for_every_proof(key, msg, other, bit):
+    """With the memo full (just signed) or empty, `verify` answers as OpenSSL does: the proof,
+    the same proof over another message, under another key, and with one bit of it flipped."""
+    from simulator.ottochain import wallet as wallet_mod
+    from simulator.ottochain.wallet import openssl_verify
+
+    w = Wallet.from_seed_bytes(f"memo-{key}".encode())
+    proof = w.sign(msg)
+    sig = bytes.fromhex(proof["signature"])
+    flipped = sig[: bit % len(sig)] + bytes([sig[bit % len(sig)] ^ 1]) + sig[bit % len(sig) + 1 :]
+    stranger = Wallet.from_seed_bytes(f"memo-{key + 1}".encode()).public_hex
+    cases = [
+        (proof, msg),
+        (proof, other),
+        ({"id": stranger, "signature": proof["signature"]}, msg),
+        ({"id": proof["id"], "signature": flipped.hex()}, msg),
+    ]
+    remembered = [verify(p, m) for p, m in cases]
+    wallet_mod.SIGNED.clear()
+    assert remembered == [verify(p, m) for p, m in cases] == [openssl_verify(p, m) for p, m in cases]
+    assert remembered[0] == w.address
+
+
+def test_a_proof_sign_made_is_answered_without_the_curve(monkeypatch):
+    """The memo is what saves the work: a fresh proof verifies with the curve switched off; a
+    proof the memo does not hold still goes to the curve."""
+    from simulator.ottochain import wallet as wallet_mod
+
+    w = Wallet.from_seed_bytes(b"memo")
+    msg = {"kind": "event", "fiberId": "f", "eventName": "go", "payload": {"n": 1}}
+    proof = w.sign(msg)
+    assert wallet_mod.SIGNED[proof["signature"]] == (w.public_hex, wallet_mod.canonical(msg))
+
+    def curve(*args):
+        raise AssertionError("went to the curve")
+
+    monkeypatch.setattr(wallet_mod, "_fast_verify", curve)
+    monkeypatch.setattr(wallet_mod, "_openssl_verify", curve)
+    assert verify(proof, msg) == w.address
+    assert verify(dict(proof), dict(reversed(list(msg.items())))) == w.address  # same bytes
+    wallet_mod.SIGNED.clear()
+    with pytest.raises(AssertionError, match="went to the curve"):
+        verify(proof, msg)
+
+
+def test_the_memo_is_bounded(monkeypatch):
+    from simulator.ottochain import wallet as wallet_mod
+
+    monkeypatch.setattr(wallet_mod, "SIGNED_MAX", 3)
+    wallet_mod.SIGNED.clear()
+    w = Wallet.from_seed_bytes(b"bounded")
+    proofs = [w.sign({"n": i}) for i in range(7)]
+    assert len(wallet_mod.SIGNED) == 1  # emptied at 3, 3 again, then the 7th
+    assert proofs[-1]["signature"] in wallet_mod.SIGNED
+    assert all(verify(p, {"n": i}) == w.address for i, p in enumerate(proofs))
