@@ -214,6 +214,61 @@ def test_upstream_mode_completes_nothing():
     assert row["created"] > 0 and row["completed"] == 0
 
 
+def test_resume_reads_the_rows_without_parsing_every_checkpoint(tmp_path, monkeypatch):
+    """A resume parses one checkpoint whole (the last, to restore from); the earlier rows
+    come from SQLite's JSON extraction, equal to the rows the uninterrupted run wrote."""
+    from simulator.store import StoredCheckpoint
+
+    cfg = small(population=8, generations=4, episode=200.0)
+    full = run_traffic(cfg, tmp_path / "full")
+    run_traffic(cfg.model_copy(update={"generations": 3}), tmp_path / "part")
+    parsed, seen = [], []
+    original = StoredCheckpoint.payload
+    monkeypatch.setattr(StoredCheckpoint, "payload", lambda c: parsed.append(c.phase_index) or original(c))
+    resumed = run_traffic(cfg, tmp_path / "part", resume=True, on_generation=lambda t, row: seen.append(row))
+    assert parsed == [3]
+    assert resumed["chain_head"] == full["chain_head"]
+    assert resumed["outcomes"] == full["outcomes"]
+    assert [r["generation"] for r in seen if r] == [1, 2, 3, 4]
+    csv = "generations.csv"
+    assert (tmp_path / "part" / csv).read_bytes() == (tmp_path / "full" / csv).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("damage", "index", "why"),
+    [
+        ("UPDATE checkpoints SET data = substr(data, 1, 100) WHERE phase_index = 1", 1, "stored data"),
+        (
+            "UPDATE checkpoints SET data = replace(data, '\"next_id\":', '\"next_id\":1') "
+            "WHERE phase_index = 2",  # still JSON, one agent id more
+            2,
+            "stored data",
+        ),
+        ("UPDATE checkpoints SET parent_hash = 'x' WHERE phase_index = 2", 2, "parent hash"),
+        ("DELETE FROM checkpoints WHERE phase_index = 1", 1, "missing"),
+    ],
+)
+def test_resume_refuses_a_damaged_chain_and_changes_nothing(tmp_path, damage, index, why):
+    """A checkpoint whose data, hash or link is wrong stops the resume with one line naming
+    it; the stored run and its CSV are left as they were."""
+    import sqlite3
+
+    from simulator.scenario import ScenarioError
+
+    cfg = small(population=8, generations=2, episode=200.0)
+    out = tmp_path / "run"
+    run_traffic(cfg, out)
+    con = sqlite3.connect(out / "traffic.sqlite")
+    con.execute(damage)
+    con.commit()
+    con.close()
+    before = [(f.name, f.read_bytes()) for f in sorted(out.iterdir()) if f.name != "traffic.sqlite-shm"]
+    with pytest.raises(ScenarioError, match=rf"--resume: .*checkpoint {index}\b.*{why}.*new --out"):
+        run_traffic(cfg.model_copy(update={"generations": 3}), out, resume=True)
+    after = [(f.name, f.read_bytes()) for f in sorted(out.iterdir()) if f.name != "traffic.sqlite-shm"]
+    assert after == before
+
+
 def test_resume_in_process_equals_uninterrupted(tmp_path):
     cfg = small(population=8, generations=3, episode=200.0)
     full = run_traffic(cfg, tmp_path / "full")

@@ -153,3 +153,31 @@ def test_a_store_from_before_owners_opens_and_reads_its_running_rows_as_interrup
         s.claim_simulation("sim-000001")
         assert s.get_simulation("sim-000001")["status"] == "running"
         assert s.get_simulation("sim-000001")["owner"]["pid"] == __import__("os").getpid()
+
+
+def test_checkpoint_objects_extracts_a_json_path_with_numbers_as_written(tmp_path):
+    """`checkpoint_objects` gives what `payload()[key]` gives (floats to the last digit), from
+    `start` on; a path to a scalar, a missing path or data that is not JSON is a StoreError."""
+    from simulator.store import Store, StoreError
+
+    store = Store(tmp_path / "s.sqlite")
+    sid = store.create_simulation({}, 0.0, name="x")
+    datas = [
+        '{"row":{"a":0.30000000000000004,"b":[1e-07,2]},"n":1}',
+        '{"row":{"a":1.5,"b":[]},"n":2}',
+        '{"row":{"a":-0.0,"b":[3]},"n":3}',
+    ]
+    rows = [(f"{sid}:{i}", sid, "g", i, i, None, float(i), f"h{i}", None, d) for i, d in enumerate(datas)]
+    store.save_checkpoints(rows)
+    got = store.checkpoint_objects(sid, "$.row", 1)
+    assert got == [c.payload()["row"] for c in store.iter_checkpoints(sid, 1)]
+    assert got[0]["a"] == 1.5 and got[1]["b"] == [3]
+    assert store.checkpoint_objects(sid, "$.row")[0] == {"a": 0.30000000000000004, "b": [1e-07, 2]}
+    with pytest.raises(StoreError, match=r"checkpoint 0: \$\.n is integer, not an object"):
+        store.checkpoint_objects(sid, "$.n")
+    with pytest.raises(StoreError, match=r"checkpoint 0: \$\.none is missing"):
+        store.checkpoint_objects(sid, "$.none")
+    store.conn.execute("UPDATE checkpoints SET data = '{\"row\":' WHERE phase_index = 2")
+    with pytest.raises(StoreError, match="checkpoint data: malformed JSON"):
+        store.checkpoint_objects(sid, "$.row", 1)
+    store.close()

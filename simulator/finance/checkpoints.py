@@ -14,23 +14,19 @@ plain data. It holds:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..engine import HashChain, World
+from ..store.chain import chain_hash
 from .errors import FinanceError
 
 
 def canonical(data: Any) -> str:
     """Sorted-key, compact JSON; NaN and infinities are refused."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def chain_hash(parent: str | None, text: str) -> str:
-    return hashlib.sha256(((parent or "") + text).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

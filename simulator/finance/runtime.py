@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Sink
-from ..store import CheckpointWriter, Store, StoredCheckpoint
-from .checkpoints import Checkpoint, Provenance, canonical, chain_hash, restore_world
+from ..store import CheckpointWriter, Store
+from ..store.chain import verify_stored
+from .checkpoints import Checkpoint, Provenance, canonical, restore_world
 from .config import FinanceConfig, load_market, parse_config
 from .context import SimulationContext
 from .errors import FinanceError, MarketDataError
@@ -51,26 +52,6 @@ def config_of(simulation: dict[str, Any]) -> tuple[FinanceConfig, MarketData]:
             f"(digest {market.digest[:12]} != recorded {digest[:12]})"
         )
     return config, market
-
-
-def verify_stored(rows: Sequence[StoredCheckpoint] | Any) -> tuple[list[str], int | None, str | None]:
-    """The stored hashes, the first index whose data, hash or link is wrong, and why."""
-    hashes: list[str] = []
-    bad: int | None = None
-    why: str | None = None
-    parent: str | None = None
-    for i, row in enumerate(rows):
-        hashes.append(row.state_hash)
-        if bad is not None:
-            continue
-        if row.phase_index != i:
-            bad, why = i, f"checkpoint {i} is missing (found index {row.phase_index})"
-        elif row.parent_hash != parent:
-            bad, why = i, f"checkpoint {i}: parent hash does not match checkpoint {i - 1}'s state hash"
-        elif chain_hash(parent, row.data) != row.state_hash:
-            bad, why = i, f"checkpoint {i}: stored data does not match its state hash"
-        parent = row.state_hash
-    return hashes, bad, why
 
 
 def strategy_version(ctx: SimulationContext) -> tuple[str, str, dict[str, Any]]:

@@ -27,6 +27,7 @@ from ..engine import RngStreams
 from ..runs import versions, write_json
 from ..scenario import ScenarioError
 from ..store import Store
+from ..store.chain import verify_stored
 from .config import FIBER_TYPES
 from .identity import identity_id, next_reputation
 from .population import SCALARS, adapt_scale, evolve, fitness, random_traits
@@ -337,10 +338,15 @@ def run_traffic(
             seed = cfg.seed if -(2**63) <= cfg.seed < 2**63 else None  # SQLite INTEGER; config keeps it
             sid = store.create_simulation(config, 0.0, name=cfg.name, seed=seed)
         if sims and store.count_checkpoints(sid):
-            last = store.get_checkpoint(sid, -1)
-            traffic.restore(last.payload())
-            head = last.state_hash
-            rows = [c.payload()["row"] for c in store.iter_checkpoints(sid, 1)]
+            hashes, bad, why = verify_stored(store.iter_checkpoints(sid))
+            if bad is not None:
+                raise ScenarioError(
+                    f"--resume: {out / STORE}: {why}; the run cannot continue from a damaged chain "
+                    "(start again with a new --out)"
+                )
+            traffic.restore(store.get_checkpoint(sid, -1).payload())
+            head = hashes[-1]
+            rows = store.checkpoint_objects(sid, "$.row", 1)  # not every checkpoint parsed whole
         else:  # a new run, or one killed before its first checkpoint
             if sims:
                 traffic.genesis()
