@@ -462,3 +462,26 @@ def test_a_request_reaches_the_bridge_after_the_bridges_latency():
 
     t0, agent, tx = first_request(0.0)
     assert first_request(7.5) == (t0 + 7.5, agent, tx)
+
+
+def test_a_generation_frees_its_episode_and_restores_the_collector():
+    """The episode's World (full of cycles) is gone when `step` returns, and the collector is
+    as the caller left it: on, or off (then nothing is collected for the caller)."""
+    import gc
+
+    from simulator.ottochain.traffic_world import TrafficWorld
+
+    t = Traffic(small(population=8, episode=200.0))
+    t.genesis()
+    assert gc.isenabled()
+    t.step()
+    assert gc.isenabled()
+    assert not [o for o in gc.get_objects() if isinstance(o, TrafficWorld)]
+    gc.disable()
+    try:
+        t.step()
+        assert not gc.isenabled()
+        assert len([o for o in gc.get_objects() if isinstance(o, TrafficWorld)]) == 1
+    finally:
+        gc.enable()
+        gc.collect()
