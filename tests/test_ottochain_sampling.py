@@ -54,13 +54,16 @@ def test_trust_index_is_networkx_reachability():
     r = random.Random(7)
     nodes = [f"a{i}" for i in range(40)]
     edges = [[r.choice(nodes), r.choice(nodes), 0.5] for _ in range(120)] + [["a1", "ghost", 1.0]]
+    edges += [["a3", "a3", 0.2], ["ghost", "a2", 0.7], ["a4", "a5", 0.0]]  # a loop, a stranger, weight 0
     g = trust_graph(edges, nodes)
     index = TrustIndex(g)
+    direct = TrustIndex.from_edges(edges, nodes)
+    assert direct.index == index.index and direct.succ == index.succ
     for node in nodes:
         for depth in (1, 2, 3):
             want = set(nx.single_source_shortest_path_length(g, node, cutoff=depth)) - {node}
             assert index.members(index.within(node, depth)) == want == trusted_within(g, node, depth)
-    assert index.within("nobody", 2) == 0
+    assert index.within("nobody", 2) == 0 == direct.within("nobody", 2)
 
 
 def test_each_agents_acceptable_counterparties_are_identity_acceptables():
@@ -77,3 +80,18 @@ def test_each_agents_acceptable_counterparties_are_identity_acceptables():
     for m in traffic.members:
         others = [a for a in sorted(rep) if a != m["id"]]
         assert world.acceptable_to(m["id"]) == acceptable(rep, others, m["traits"]["risk_tolerance"])
+
+
+def test_an_episodes_networkx_trust_graph_is_its_index():
+    """The episode answers depth queries from bit sets; its networkx graph, built when asked,
+    reaches the same agents."""
+    traffic = Traffic(small(population=12))
+    traffic.genesis()
+    ids = [m["id"] for m in traffic.members]
+    r = random.Random(5)
+    edges = [[r.choice(ids), r.choice(ids), 0.6] for _ in range(30)] + [[ids[0], "agent_99999", 1.0]]
+    world = TrafficWorld(traffic.cfg, 1, traffic.members, {a: traffic.wallet(a) for a in ids}, {}, edges)
+    assert isinstance(world.graph, nx.DiGraph) and set(world.graph) == set(ids)
+    for a in ids:
+        want = set(nx.single_source_shortest_path_length(world.graph, a, cutoff=2)) - {a}
+        assert world.trust.members(world.trust.within(a, 2)) == want

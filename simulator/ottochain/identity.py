@@ -81,6 +81,20 @@ class TrustIndex:
                 mask |= 1 << self.index[dst]
             self.succ[self.index[src]] = mask
 
+    @classmethod
+    def from_edges(cls, edges: list[list[Any]], nodes: list[str]) -> TrustIndex:
+        """`TrustIndex(trust_graph(edges, nodes))` without building the networkx graph (an
+        episode only asks these queries of it, and builds the graph of thousands of edges
+        once a generation otherwise): the same index and masks (tested)."""
+        self = cls.__new__(cls)
+        index = self.index = {n: i for i, n in enumerate(dict.fromkeys(nodes))}
+        succ = self.succ = [0] * len(index)
+        for src, dst, _ in edges:
+            i, j = index.get(src), index.get(dst)
+            if i is not None and j is not None:
+                succ[i] |= 1 << j
+        return self
+
     def within(self, node: str, depth: int) -> int:
         """The mask of nodes reachable from `node` in 1..`depth` hops, without `node`."""
         i = self.index.get(node)

@@ -25,8 +25,10 @@ import math
 import pickle
 from bisect import bisect_left
 from collections.abc import Generator
+from functools import cached_property
 from typing import Any
 
+import networkx as nx
 from simpy.core import NORMAL
 
 from ..engine import ActorContext, Channel, Event, World
@@ -64,8 +66,8 @@ class TrafficWorld(OttoWorld):
         self.identities = identities
         self.reputation = {m["id"]: m["reputation"] for m in members}
         self.ids = sorted(self.members)
-        self.graph = trust_graph(edges, self.ids)  # networkx; depth queries on its bit sets
-        self.trust = TrustIndex(self.graph)
+        self.edges = edges
+        self.trust = TrustIndex.from_edges(edges, self.ids)  # depth queries as bit sets
         self.reputation_queries = 0
         self.initiated: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
@@ -126,6 +128,11 @@ class TrafficWorld(OttoWorld):
             yield ctx.wait(interval)
             if not in_stall(self.cfg.bridge, ctx.now):
                 ctx.emit("seal", "metagraph")
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The trust graph (networkx), built when asked: `trust` answers the depth queries."""
+        return trust_graph(self.edges, self.ids)
 
     def acceptable_to(self, aid: str) -> list[str]:
         """The other members `aid` would deal with (`identity.acceptable`, tested equal);
