@@ -471,17 +471,21 @@ def test_a_generation_frees_its_episode_and_restores_the_collector():
 
     from simulator.ottochain.traffic_world import TrafficWorld
 
+    def worlds() -> int:
+        return sum(isinstance(o, TrafficWorld) for o in gc.get_objects())
+
     t = Traffic(small(population=8, episode=200.0))
     t.genesis()
-    assert gc.isenabled()
+    gc.collect()  # what earlier tests left
+    assert gc.isenabled() and worlds() == 0
     t.step()
     assert gc.isenabled()
-    assert not [o for o in gc.get_objects() if isinstance(o, TrafficWorld)]
+    assert worlds() == 0
     gc.disable()
     try:
         t.step()
         assert not gc.isenabled()
-        assert len([o for o in gc.get_objects() if isinstance(o, TrafficWorld)]) == 1
+        assert worlds() == 1
     finally:
         gc.enable()
         gc.collect()
