@@ -173,6 +173,7 @@ def test_checkpoint_objects_extracts_a_json_path_with_numbers_as_written(tmp_pat
     assert got == [c.payload()["row"] for c in store.iter_checkpoints(sid, 1)]
     assert got[0]["a"] == 1.5 and got[1]["b"] == [3]
     assert store.checkpoint_objects(sid, "$.row")[0] == {"a": 0.30000000000000004, "b": [1e-07, 2]}
+    assert store.checkpoint_objects(sid, "$.row.b") == [[1e-07, 2], [], [3]]  # arrays too
     with pytest.raises(StoreError, match=r"checkpoint 0: \$\.n is integer, not an object"):
         store.checkpoint_objects(sid, "$.n")
     with pytest.raises(StoreError, match=r"checkpoint 0: \$\.none is missing"):
