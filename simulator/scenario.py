@@ -100,6 +100,9 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "finite_number":
         message += " (inf and nan are not allowed)"
+    if first["type"] == "value_error" and isinstance(first.get("input"), dict):
+        # a check across a section's keys: its message names them; the section is no clue
+        return f"{path}: {message}" if loc else message
     return f"{path}: {message} (got {first.get('input')!r})"
 
 

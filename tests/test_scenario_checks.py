@@ -173,3 +173,42 @@ def test_an_override_error_is_named_as_a_set_flag(tmp_path):
     assert load_scenario(str(path), {"services.power.capacity": 7}).services[0].capacity == 7
     with pytest.raises(ScenarioError, match=r"^--set "):
         load_scenario(str(path), {"services.gas.capacity": 7})
+
+
+def test_a_check_across_a_sections_keys_names_the_keys_not_the_whole_section():
+    """A model-level check's message is the whole answer: no `<top level>` and no dump of the
+    section it was given (for a top-level check, the whole scenario)."""
+    import pytest
+    from pydantic import model_validator
+
+    from simulator.scenario import ScenarioError, Strict, validate
+
+    class Inner(Strict):
+        a: int = 1
+        b: int = 2
+
+        @model_validator(mode="after")
+        def _order(self):
+            if self.a > self.b:
+                raise ValueError("a must not exceed b")
+            return self
+
+    class Outer(Strict):
+        inner: Inner = Inner()
+        c: int = 0
+
+        @model_validator(mode="after")
+        def _c(self):
+            if self.c < 0:
+                raise ValueError("c: must be >= 0")
+            return self
+
+    with pytest.raises(ScenarioError) as nested:
+        validate(Outer, {"inner": {"a": 3}}, "x.yaml")
+    assert str(nested.value) == "x.yaml: inner: a must not exceed b"
+    with pytest.raises(ScenarioError) as top:
+        validate(Outer, {"c": -1}, "x.yaml")
+    assert str(top.value) == "x.yaml: c: must be >= 0"
+    with pytest.raises(ScenarioError) as field:
+        validate(Outer, {"c": "x"}, "x.yaml")
+    assert str(field.value).endswith("(got 'x')")  # a field's own value is still shown
