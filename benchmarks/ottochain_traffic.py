@@ -54,6 +54,7 @@ from simulator.ottochain.traffic import outcomes, run_traffic
 from simulator.ottochain.traffic_config import load_traffic
 from simulator.ottochain.traffic_world import TrafficWorld
 from simulator.ottochain.wallet import Wallet, openssl_sign, openssl_verify, verify
+from simulator.scenario import ScenarioError
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "ottochain_traffic.yaml"
 
@@ -172,8 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="time the current set-up only")
     ap.add_argument("--upstream", type=int, default=0, help="generations of an upstream-mode run")
     args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error(f"--rounds must be >= 1, got {args.rounds}")
+    if args.upstream < 0:
+        ap.error(f"--upstream must be >= 0 (0: no upstream run), got {args.upstream}")
     overrides = {"population": args.population, "generations": args.generations, "episode": args.episode}
-    cfg = load_traffic(SCENARIO, overrides)
+    try:  # the scenario's own checks, with the flag named as the scenario key it sets
+        cfg = load_traffic(SCENARIO, overrides)
+    except ScenarioError as exc:
+        ap.error(str(exc).replace(f"{SCENARIO}: ", "", 1))
     modes = ["current"] if args.no_baseline else ["baseline", "current"]
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     counted = Counted()

@@ -20,6 +20,11 @@ BAD = [
     ("simpy_floor", ["--citizens", "0"], "--citizens must be >= 1"),
     ("simpy_floor", ["--repeats", "0"], "--repeats must be >= 1"),
     ("simpy_floor", ["--processes", "20000"], "--processes must be 0 (one per citizen) to --citizens"),
+    ("ottochain_traffic", ["--rounds", "0"], "--rounds must be >= 1"),
+    ("ottochain_traffic", ["--upstream", "-1"], "--upstream must be >= 0"),
+    ("ottochain_traffic", ["--generations", "0"], "generations: Input should be greater than or equal to 1"),
+    ("ottochain_traffic", ["--population", "2"], "population: Input should be greater than or equal to 4"),
+    ("ottochain_traffic", ["--episode", "nan"], "episode: Input should be a finite number"),
 ]
 
 
