@@ -21,9 +21,11 @@ from typing import Any
 
 import yaml
 
+from experiments.arguments import at_least
 from simulator.batch import RunFn, replications, without_timing
 from simulator.batch.grid import coerce_scalar, validate_path
 from simulator.batch.tasks import set_path
+from simulator.scenario import ScenarioError
 
 DEFAULT_FN = "simulator.batch.examples:queue_waits"
 
@@ -32,8 +34,11 @@ def load_fn(spec: str) -> RunFn:
     """``package.module:function`` -> the function."""
     module, sep, name = spec.partition(":")
     if not sep or not module or not name:
-        raise ValueError(f"--fn must look like 'package.module:function', got {spec!r}")
-    return getattr(importlib.import_module(module), name)
+        raise ValueError("must look like 'package.module:function'")
+    fn = getattr(importlib.import_module(module), name)
+    if not callable(fn):
+        raise ValueError(f"{name} in {module} is not a function")
+    return fn
 
 
 def measure(
@@ -83,27 +88,47 @@ def main(argv: list[str] | None = None) -> None:
         metavar="PATH=VALUE",
         help="override one (dotted) parameter; repeatable",
     )
-    parser.add_argument("-n", "--replications", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0, help="master seed")
+    parser.add_argument("-n", "--replications", type=int, default=100, help=">= 1")
+    parser.add_argument("--workers", type=int, default=2, help=">= 1")
+    parser.add_argument("--repeats", type=int, default=3, help=">= 1")
+    parser.add_argument("--seed", type=int, default=0, help="master seed, >= 0")
     args = parser.parse_args(argv)
+    at_least(parser, args, replications=1, workers=1, repeats=1, seed=0)
 
-    params = yaml.safe_load(args.params) or {}
+    try:
+        params = yaml.safe_load(args.params) or {}
+    except yaml.YAMLError as exc:
+        parser.error(f"--params is not valid JSON/YAML ({getattr(exc, 'problem', None) or exc})")
     if args.scenario:
         from simulator.infra.scenario import load_scenario
 
-        params = load_scenario(args.scenario).model_dump(mode="json")
+        try:
+            params = load_scenario(args.scenario).model_dump(mode="json")
+        except ScenarioError as exc:
+            parser.error(f"--scenario: {exc}")
         args.fn = "simulator.infra.replicate:run_outcomes"
     if not isinstance(params, dict):
-        parser.error("--params must be a mapping")
+        parser.error(f"--params must be a mapping such as '{{\"hours\": 6}}', got {args.params!r}")
     for item in args.set:
         path, sep, value = item.partition("=")
         if not sep:
             parser.error(f"--set expects PATH=VALUE, got {item!r}")
-        set_path(params, validate_path(path.strip()), coerce_scalar(value.strip()), strict=False)
+        try:
+            set_path(params, validate_path(path.strip()), coerce_scalar(value.strip()), strict=False)
+        except (KeyError, ValueError) as exc:
+            parser.error(f"--set {item!r}: {exc.args[0]}")
+    if args.scenario:  # the scenario's own checks, so a bad --set is refused before any run
+        from simulator.infra.scenario import parse_scenario
 
-    fn = load_fn(args.fn)
+        try:
+            parse_scenario(params, f"{args.scenario} with --set")
+        except ScenarioError as exc:
+            parser.error(str(exc))
+    try:
+        fn = load_fn(args.fn)
+    except (ValueError, ImportError, AttributeError) as exc:
+        parser.error(f"--fn {args.fn!r}: {exc}")
+
     print(
         f"{args.fn}: {args.replications} replications, serial vs {args.workers} processes, "
         f"{args.repeats} repeats"

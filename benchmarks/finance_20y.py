@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulator.finance import SimulationRuntime, load_market, parse_config, replay_simulation
+from experiments.arguments import at_least
+from simulator.finance import STRATEGIES, SimulationRuntime, load_market, parse_config, replay_simulation
 from simulator.store import Store
 
 from .common import median_time
@@ -42,10 +43,11 @@ def config(strategy: str, batch: int):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.finance_20y", description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--strategy", default="momentum")
-    parser.add_argument("--batch", type=int, default=500, help="checkpoints per SQLite transaction")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs, >= 1 (default 3)")
+    parser.add_argument("--strategy", default="momentum", choices=sorted(STRATEGIES))
+    parser.add_argument("--batch", type=int, default=500, help="checkpoints per SQLite transaction, >= 1")
     args = parser.parse_args(argv)
+    at_least(parser, args, repeats=1, batch=1)
     cfg = config(args.strategy, args.batch)
     market = load_market(cfg)
     with tempfile.TemporaryDirectory(prefix="finance_20y_") as tmp:

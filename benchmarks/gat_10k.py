@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from experiments.arguments import at_least
 from simulator.analysis.gat import analyse_dependencies
 from simulator.analysis.graph_metrics import node_features_from_metrics
 
@@ -99,17 +100,22 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=10_000)
-    parser.add_argument("--layers", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--betweenness-k", type=int, default=128)
-    parser.add_argument("--max-hops", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--nodes", type=int, default=10_000, help=">= 10 x --layers")
+    parser.add_argument("--layers", type=int, default=10, help=">= 2")
+    parser.add_argument("--repeats", type=int, default=3, help=">= 1")
+    parser.add_argument("--betweenness-k", type=int, default=128, help="sampled sources, >= 1")
+    parser.add_argument("--max-hops", type=int, default=10, help=">= 1")
+    parser.add_argument("--seed", type=int, default=0, help=">= 0")
     args = parser.parse_args(argv)
+    at_least(parser, args, layers=2, repeats=1, betweenness_k=1, max_hops=1, seed=0)
+    if args.nodes < 10 * args.layers:
+        parser.error(f"--nodes must be >= 10 x --layers ({10 * args.layers}), got {args.nodes}")
 
     rng = np.random.default_rng(args.seed)
     graph = layered_graph(args.nodes, args.layers, rng)
     times, truth = cascade(graph, rng)
+    if not truth:
+        parser.error(f"--nodes {args.nodes} with --seed {args.seed}: no failure spread; use more nodes")
     horizon = max(times.values()) + 1.0
     frame = metrics_rows(graph, times, rng, horizon)
     into_failed = sum(1 for _, v in graph.edges if v in times)
@@ -160,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     reached = [p for p in analysis.paths if p.nodes]
     print(
         f"\ndominant paths: {len(reached)}/{len(analysis.paths)} reach a root cause; "
-        f"median hops {statistics.median(p.hops for p in reached):.0f}"
+        + (f"median hops {statistics.median(p.hops for p in reached):.0f}" if reached else "none reached")
     )
     print(analysis.agreement.to_string(index=False, float_format="%.3f"))
     spread = [run(seed)["analysis"].agreement.iloc[2] for seed in range(1, 4)]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
+from experiments.arguments import at_least
 from simulator.engine import CsvSink, Event, RecordLayout, World
 
 from .common import interleaved_medians
@@ -105,9 +106,10 @@ def kernel(n: int, csv: Path | None, seed: int = 1, background: bool = False) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--customers", type=int, default=200_000, help=">= 1")
+    parser.add_argument("--repeats", type=int, default=5, help=">= 1")
     args = parser.parse_args()
+    at_least(parser, args, customers=1, repeats=1)
     n = args.customers
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "metrics.csv"

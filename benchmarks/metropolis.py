@@ -23,6 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from experiments.arguments import at_least, positive
+from simulator.infra.scenario import load_scenario
+from simulator.scenario import ScenarioError
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "metropolis.yaml"
 
@@ -80,9 +84,14 @@ def measured(args: list[str], child: str = CHILD) -> dict:
     """Run `simulator <args>` (or `child` with them) in a fresh interpreter; its exit code, wall
     time, peak RSS."""
     done = subprocess.run([sys.executable, "-c", child, *args], capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"simulator {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
+    code = done.returncode or result.get("code", 0) or (0 if result else 1)
+    if code:  # the inner command's own error line(s), and its exit code (2: bad input)
+        print(f"simulator {' '.join(args)} failed (exit {code}):", file=sys.stderr)
+        print(done.stderr.strip()[-2000:], file=sys.stderr)
+        raise SystemExit(code)
+    return result
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -96,12 +105,20 @@ def verdict(peak_mb: float, limit_mb: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default=str(SCENARIO))
-    parser.add_argument("--until", type=float, default=820.0, help="horizon (default 820: >= 1M events)")
-    parser.add_argument("--repeats", type=int, default=1, help="measure each step N times; medians")
+    parser.add_argument("--scenario", default=str(SCENARIO), help="an infra scenario YAML")
+    parser.add_argument(
+        "--until", type=float, default=820.0, help="horizon, > 0 (default 820: >= 1M events)"
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="measure each step N times (>= 1); medians")
     parser.add_argument("--keep", help="write the run here instead of a temporary folder")
     parser.add_argument("--stages", action="store_true", help="also the report's memory, stage by stage")
     args = parser.parse_args()
+    positive(parser, args, "until")
+    at_least(parser, args, repeats=1)
+    try:  # the scenario's own checks here, before any run (the run would refuse it too)
+        load_scenario(args.scenario, {"until": args.until})
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep or tmp) / "run"
         runs = []

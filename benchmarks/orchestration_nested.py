@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from experiments.arguments import at_least
+
 from .common import interleaved_medians
 from .kernel_overhead import kernel
 
@@ -71,11 +73,12 @@ def peak_child(tasks: int, out: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=10_000)
-    parser.add_argument("--customers", type=int, default=100_000, help="M/M/3 customers (2 events each)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=10_000, help=">= 1")
+    parser.add_argument("--customers", type=int, default=100_000, help="M/M/3 customers, >= 1")
+    parser.add_argument("--repeats", type=int, default=3, help=">= 1")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    at_least(parser, args, tasks=1, customers=1, repeats=1)
     if args.child:
         peak_child(args.tasks, args.child)
         return

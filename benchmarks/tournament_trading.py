@@ -19,14 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.finance import load_market, parse_config
+from experiments.arguments import at_least
+from simulator.finance import MarketDataError, load_market, parse_config
+from simulator.tournament.errors import TournamentError
 from simulator.tournament.games import BatchOptions
 from simulator.tournament.runner import run_tournament
 from simulator.tournament.spec import parse_spec
 
 
-def players(n: int) -> list[dict[str, Any]]:
-    """`n` distinct strategy variants, cycling through the finance strategies."""
+def variants() -> list[tuple[str, dict[str, Any]]]:
+    """Every strategy variant a player can be: (finance strategy, parameters)."""
     variants: list[tuple[str, dict[str, Any]]] = []
     for lookback in (5, 10, 20, 40, 60, 90, 120, 180, 250):
         variants.append(("momentum", {"lookback": lookback}))
@@ -42,10 +44,13 @@ def players(n: int) -> list[dict[str, Any]]:
         variants.append(("buy_and_hold", {"weight": weight}))
     for vol_window in (20, 60, 120):
         variants.append(("risk_parity", {"vol_window": vol_window}))
-    if n > len(variants):
-        raise SystemExit(f"--players: at most {len(variants)}")
+    return variants
+
+
+def players(n: int) -> list[dict[str, Any]]:
+    """`n` distinct strategy variants, cycling through the finance strategies."""
     return [{"name": f"{base}_{i:02d}", "strategy": base, "params": params}
-            for i, (base, params) in enumerate(variants[:n])]
+            for i, (base, params) in enumerate(variants()[:n])]
 
 
 def spec(n: int, year: int):
@@ -57,14 +62,21 @@ def spec(n: int, year: int):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tournament_trading", description=__doc__)
-    parser.add_argument("--players", type=int, default=64)
-    parser.add_argument("--year", type=int, default=2010)
-    parser.add_argument("--repeats", type=int, default=3)
+    most = len(variants())
+    parser.add_argument("--players", type=int, default=64, help=f"strategy variants, 2 to {most}")
+    parser.add_argument("--year", type=int, default=2010, help="2000-2018 (S&P 500 data)")
+    parser.add_argument("--repeats", type=int, default=3, help=">= 1")
     parser.add_argument("--backend", default="serial", choices=("serial", "processes", "dask"))
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help=">= 1")
     args = parser.parse_args(argv)
-    s = spec(args.players, args.year)
-    load_market(parse_config({"market": s.game.market.model_dump(mode="json")}))  # warm the cache
+    at_least(parser, args, repeats=1, workers=1)
+    if not 2 <= args.players <= most:
+        parser.error(f"--players must be 2 to {most}, got {args.players}")
+    try:
+        s = spec(args.players, args.year)
+        load_market(parse_config({"market": s.game.market.model_dump(mode="json")}))  # warm the cache
+    except (MarketDataError, TournamentError) as exc:
+        parser.error(f"--year {args.year}: {exc}")
     times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
