@@ -26,6 +26,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from experiments.arguments import at_least
+
 PACKAGES = ("engine", "infra", "analysis", "finance", "store")
 KILLED = {"killed", "timeout", "caught by type check"}
 # mutmut stops a mutant after so many CPU seconds: torch's thread pool would spend them in parallel
@@ -145,8 +147,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=0, help="mutants per package (0: all)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--in-order", metavar="FILE", help=argparse.SUPPRESS)  # see run_in_order
-    parser.add_argument("--packages", default=",".join(PACKAGES))
-    parser.add_argument("--children", type=int, default=2)
+    parser.add_argument(
+        "--packages", default=",".join(PACKAGES), help=f"comma-separated, from {','.join(PACKAGES)}"
+    )
+    parser.add_argument("--children", type=int, default=2, help="mutmut's worker processes, >= 1")
     parser.add_argument("--report", action="store_true", help="only print the score so far")
     parser.add_argument(
         "--skip",
@@ -156,9 +160,13 @@ def main(argv: list[str] | None = None) -> None:
         "fresh, still uniform sample of the suite as it is",
     )
     args = parser.parse_args(argv)
+    at_least(parser, args, sample=0, skip=0, children=1)
     if args.in_order:
         return run_in_order(Path(args.in_order).read_text().split(), args.children)
     packages = args.packages.split(",")
+    unknown = [p for p in packages if p not in PACKAGES]
+    if unknown:
+        parser.error(f"--packages: unknown {', '.join(map(repr, unknown))}; allowed: {', '.join(PACKAGES)}")
     if not Path("mutants/simulator").exists():
         generate()
     everything = results()

@@ -24,6 +24,7 @@ import tempfile
 import time
 from typing import Any
 
+from experiments.arguments import at_least
 from simulator.tournament.games import BatchOptions
 from simulator.tournament.runner import run_tournament
 from simulator.tournament.spec import parse_spec
@@ -131,12 +132,13 @@ def part_speedup(repetitions: int, repeats: int, workers: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tournament_ipd", description=__doc__)
     parser.add_argument("--part", choices=("axelrod", "speedup", "both"), default="both")
-    parser.add_argument("--repetitions", type=int, help="default 5 (axelrod), 150 (speedup)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repetitions", type=int, help=">= 1; default 5 (axelrod), 150 (speedup)")
+    parser.add_argument("--repeats", type=int, default=3, help=">= 1")
+    parser.add_argument("--workers", type=int, default=2, help=">= 1")
     parser.add_argument("--with-tournament", action="store_true",
                         help="also time axelrod.Tournament.play once (slow: minutes)")
     args = parser.parse_args(argv)
+    at_least(parser, args, repetitions=1, repeats=1, workers=1)
     if args.part in ("axelrod", "both"):
         part_axelrod(args.repetitions or 5, args.repeats)
     if args.with_tournament:

@@ -21,9 +21,11 @@ from pathlib import Path
 
 from statsmodels.stats.multitest import multipletests
 
+from experiments.arguments import at_least, probability
 from simulator.infra.equivalence import MODELS, compare, run_models
 from simulator.infra.scenario import load_scenario
 from simulator.runs import write_atomic
+from simulator.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,17 +76,28 @@ def markdown(results: dict[str, dict], n: int, alpha: float, seconds: dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=50)
-    parser.add_argument("--master-seed", type=int, default=2026)
-    parser.add_argument("--backend", default="processes")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--alpha", type=float, default=0.05)
-    parser.add_argument("--scenarios", nargs="+", default=["flood_town", "flood_city"])
+    parser.add_argument("--replications", type=int, default=50, help="runs per model and scenario, >= 2")
+    parser.add_argument("--master-seed", type=int, default=2026, help=">= 0")
+    parser.add_argument("--backend", default="processes", choices=("serial", "processes", "dask"))
+    parser.add_argument("--workers", type=int, default=2, help=">= 1")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance, in (0, 1)")
+    parser.add_argument(
+        "--scenarios", nargs="+", default=["flood_town", "flood_city"], help="infra scenarios/ names"
+    )
     parser.add_argument("--out", default=str(ROOT / "results" / "citizen_equivalence"))
     args = parser.parse_args()
+    at_least(parser, args, replications=2, master_seed=0, workers=1)
+    probability(parser, args, "alpha", open_interval=True)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out}: is a file, not a folder")
+    configs = {}
+    for name in args.scenarios:  # every scenario checked before the first run
+        try:
+            configs[name] = load_scenario(str(ROOT / "scenarios" / f"{name}.yaml")).model_dump(mode="json")
+        except ScenarioError as exc:
+            parser.error(f"--scenarios {name}: {exc}")
     results, seconds = {}, {}
-    for name in args.scenarios:
-        config = load_scenario(str(ROOT / "scenarios" / f"{name}.yaml")).model_dump(mode="json")
+    for name, config in configs.items():
         start = time.perf_counter()
         runs, took = {}, {}
         for model in MODELS:

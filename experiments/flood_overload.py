@@ -38,7 +38,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    p = parser()
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        p.error(f"--out {args.out}: is a file, not a folder")
     forwarded = ["run", str(SCENARIO), "--report", "--out", args.out]
     if args.seed is not None:
         forwarded += ["--seed", str(args.seed)]

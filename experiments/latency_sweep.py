@@ -16,12 +16,14 @@ results.json, summary.csv, latency_sweep.png and latency_sweep.md into the outpu
 from __future__ import annotations
 
 import argparse
+import math
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from experiments.arguments import at_least, positive
 from simulator.batch import summarise, sweep, write_json
 from simulator.runs import write_atomic
 
@@ -194,17 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep the policy maker's intervention delay on flood_overload: probability of "
         "collapse (a service still failed GRACE after the flood), time to recover, unmet demand.",
     )
-    parser.add_argument("--replications", type=int, default=60, help="replications per delay (default 60)")
+    parser.add_argument("--replications", type=int, default=60, help="per delay, >= 1 (default 60)")
     parser.add_argument(
         "--delays",
         default=",".join(map(str, DELAYS)),
-        help=f"comma-separated intervention delays to sweep (default {','.join(map(str, DELAYS))})",
+        help=f"comma-separated intervention delays, each >= 0 (default {','.join(map(str, DELAYS))})",
     )
     parser.add_argument(
         "--grace",
         type=float,
         default=GRACE,
-        help=f"time after the flood at which a still-failed service means collapse; runs last "
+        help=f"time (> 0) after the flood at which a still-failed service means collapse; runs last "
         f"until flood end + 2 x grace (default {GRACE:g})",
     )
     parser.add_argument(
@@ -220,9 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="leave out the baseline point where the policy's help never arrives",
     )
-    parser.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
+    parser.add_argument("--workers", type=int, help="worker processes, >= 1 (default: one per CPU)")
     parser.add_argument(
-        "--seed", type=int, default=2026, help="master seed; replication seeds derive from it"
+        "--seed", type=int, default=2026, help="master seed, >= 0; replication seeds derive from it"
     )
     parser.add_argument(
         "--out", default="results/latency_sweep", help="output folder (default results/latency_sweep)"
@@ -231,11 +233,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_delay(parser: argparse.ArgumentParser, text: str) -> float:
+    """One of --delays: a finite number >= 0 (the scenario's bound on the policy's delay)."""
+    try:
+        delay = float(text)
+    except ValueError:
+        parser.error(f"--delays: {text.strip()!r} is not a number (expected e.g. 0,4,8)")
+    if not 0 <= delay < math.inf:
+        parser.error(f"--delays: each must be a finite number >= 0, got {text.strip()}")
+    return delay
+
+
 def main(argv: list[str] | None = None) -> int:
     from simulator.infra.scenario import load_scenario
 
-    args = build_parser().parse_args(argv)
-    delays = [float(x) for x in args.delays.split(",")] + ([NEVER] if args.baseline else [])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    at_least(parser, args, replications=1, workers=1, seed=0)
+    positive(parser, args, "grace")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out}: is a file, not a folder")
+    delays = [parse_delay(parser, text) for text in args.delays.split(",")]
+    if len(set(delays)) != len(delays):
+        parser.error(f"--delays: each delay once, got {args.delays}")
+    delays += [NEVER] if args.baseline else []
     base = load_scenario(str(SCENARIO)).model_dump(mode="json")
     results = sweep(
         partial(run_recovery, grace=args.grace),
