@@ -1,6 +1,6 @@
 """A magentic team plans, and a desk carries out, each trading day in the finance world.
 
-    python -m experiments.orchestration_finance [--days 3] [--fault-rate 0.1] [--show 2]
+    python -m experiments.orchestration_finance [--days 20] [--fault-rate 0.1] [--show 2]
 
 Momentum on the S&P 500 (the `arch` package's bundled history, early 2006) with a
 conservative risk profile, which chooses the patterns (the strategy parameter
@@ -20,11 +20,14 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from experiments.arguments import at_least, probability
 from simulator.engine import CallbackSink, Record
 from simulator.finance.checkpoints import Provenance
-from simulator.finance.config import load_config, load_market
+from simulator.finance.config import FinanceConfig, load_config, load_market
 from simulator.finance.context import SimulationContext
+from simulator.finance.errors import FinanceError
 from simulator.finance.executor import PhaseExecutor
+from simulator.finance.market import MarketData
 from simulator.finance.services import TRADER
 
 CONFIG = Path(__file__).resolve().parent.parent / "scenarios" / "finance_momentum.yaml"
@@ -83,13 +86,8 @@ def describe(r: Record) -> str:
     return f"{r.source} -> {r.target}" + (f" {keys}" if keys else "")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=20, help="trading days to run")
-    parser.add_argument("--show", type=int, default=2, help="days of transcript to print")
-    parser.add_argument("--fault-rate", type=float, default=0.1, help="every agent's fault rate")
-    parser.add_argument("--researcher-failure", type=float, default=0.8)
-    args = parser.parse_args(argv)
+def configured(args: argparse.Namespace) -> tuple[FinanceConfig, MarketData]:
+    """The finance config with the team's fault rates from the arguments, and its market."""
     config = load_config(
         CONFIG,
         {
@@ -110,7 +108,24 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
     )
-    market = load_market(config)
+    return config, load_market(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=20, help="trading days to run, >= 1")
+    parser.add_argument("--show", type=int, default=2, help="days of transcript to print, >= 0")
+    parser.add_argument("--fault-rate", type=float, default=0.1, help="every agent's fault rate, 0 to 1")
+    parser.add_argument(
+        "--researcher-failure", type=float, default=0.8, help="the lead researcher's failure rate, 0 to 1"
+    )
+    args = parser.parse_args(argv)
+    at_least(parser, args, days=1, show=0)
+    probability(parser, args, "fault_rate", "researcher_failure")
+    try:
+        config, market = configured(args)
+    except FinanceError as exc:  # e.g. the researcher's rates summing past 1
+        parser.error(f"--fault-rate, --researcher-failure: {exc}")
 
     def show(record: Record, data: bytes) -> None:
         if record.time < args.show and (

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.arguments import at_least
 from simulator.batch import mean_ci, sweep, write_json
 from simulator.orchestration.run import run_outcomes
 from simulator.orchestration.spec import PATTERNS, load_spec
@@ -122,13 +123,16 @@ def report(summary: pd.DataFrame, replications: int, tasks: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=10)
-    parser.add_argument("--tasks", type=int, help="tasks per run (default: the spec's)")
+    parser.add_argument("--replications", type=int, default=10, help=">= 1")
+    parser.add_argument("--tasks", type=int, help="tasks per run, >= 1 (default: the spec's)")
     parser.add_argument("--backend", choices=("serial", "processes", "dask"), default="serial")
-    parser.add_argument("--workers", type=int)
+    parser.add_argument("--workers", type=int, help=">= 1 (default: one per CPU)")
     parser.add_argument("--out", default="results/orchestration_stress")
     args = parser.parse_args(argv)
-    spec = load_spec(str(SPEC), {"tasks.count": args.tasks} if args.tasks else None)
+    at_least(parser, args, replications=1, tasks=1, workers=1)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out}: is a file, not a folder")
+    spec = load_spec(str(SPEC), {"tasks.count": args.tasks} if args.tasks is not None else None)
     base = spec.model_dump(mode="json")
     grid = {"root": list(PATTERNS), "faults": [faults(r) for r in RATES]}
     results = sweep(

@@ -19,12 +19,14 @@ import argparse
 import json
 from pathlib import Path
 
+from experiments.arguments import at_least
 from simulator.batch.executors import run_batch
 from simulator.batch.tasks import sweep_tasks
 from simulator.ottochain.traffic import run_traffic, traffic_task
 from simulator.ottochain.traffic_config import load_traffic
 from simulator.ottochain.traffic_report import report
 from simulator.runs import write_atomic
+from simulator.scenario import ScenarioError
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "ottochain_traffic.yaml"
 OUTAGES = [0.1, 0.3, 0.6]
@@ -95,15 +97,29 @@ def outage_sweep(args: argparse.Namespace, out: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--population", type=int, default=200)
-    ap.add_argument("--generations", type=int, default=10)
-    ap.add_argument("--outage-population", type=int, default=40)
-    ap.add_argument("--outage-generations", type=int, default=3)
+    ap.add_argument("--population", type=int, default=200, help="agents (the scenario's bounds)")
+    ap.add_argument("--generations", type=int, default=10, help=">= 1")
+    ap.add_argument("--outage-population", type=int, default=40, help="agents per outage run")
+    ap.add_argument("--outage-generations", type=int, default=3, help=">= 1")
     ap.add_argument("--backend", default="processes", choices=("serial", "processes", "dask"))
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help=">= 1")
     ap.add_argument("--skip-population", action="store_true", help="only the outage sweep")
     ap.add_argument("--out", default="results/ottochain_traffic_study")
     args = ap.parse_args(argv)
+    at_least(ap, args, workers=1)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        ap.error(f"--out {args.out}: is a file, not a folder")
+    checks = {  # the scenario's own checks of every run's settings, before the first run
+        "--population": ("population", args.population),
+        "--generations": ("generations", args.generations),
+        "--outage-population": ("population", args.outage_population),
+        "--outage-generations": ("generations", args.outage_generations),
+    }
+    for flag, (key, value) in checks.items():
+        try:
+            load_traffic(SCENARIO, {key: value})
+        except ScenarioError as exc:
+            ap.error(f"{flag}: {str(exc).replace(f'{SCENARIO}: ', '', 1)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# OttoChain traffic study", ""]

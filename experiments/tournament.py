@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from experiments.arguments import at_least
 from simulator.scenario import ScenarioError
 from simulator.store import Store
 from simulator.tournament.cli import DEFAULT_DB, check_spec
@@ -34,15 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", default=str(SPEC))
     parser.add_argument("--out", default="results/tournament")
     parser.add_argument("--backend", choices=("serial", "processes", "dask"), default="serial")
-    parser.add_argument("--workers", type=int)
+    parser.add_argument("--workers", type=int, help=">= 1 (default: one per CPU)")
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--evolve", type=int, metavar="GENERATIONS", help="generational tournament")
+    parser.add_argument(
+        "--evolve", type=int, metavar="GENERATIONS", help="generational tournament of GENERATIONS >= 1"
+    )
     args = parser.parse_args(argv)
+    at_least(parser, args, workers=1, evolve=1)
     try:
         spec = load_spec(args.spec)
-        if args.workers is not None and args.workers < 1:
-            raise ScenarioError(f"--workers: must be at least 1, got {args.workers}")
         check_spec(spec, args.db, args.spec)
         options = BatchOptions(args.backend, args.workers, progress=True)
         with Store(args.db) as store:
