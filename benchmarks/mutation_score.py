@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     at_least(parser, args, sample=0, skip=0, children=1)
+    if args.in_order and not Path(args.in_order).is_file():
+        parser.error(f"--in-order {args.in_order}: no such file")
     if args.in_order:
         return run_in_order(Path(args.in_order).read_text().split(), args.children)
     packages = args.packages.split(",")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from experiments.arguments import at_least
 from simulator.scenario import ScenarioError
-from simulator.store import Store
+from simulator.store import Store, StoreError
 from simulator.tournament.cli import DEFAULT_DB, check_spec
 from simulator.tournament.evolution import evolve
 from simulator.tournament.games import BatchOptions
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             result = run_tournament(spec, Path(args.out), options, resume=args.resume, store=store,
                                     source=args.spec)
-    except ScenarioError as exc:
+    except (ScenarioError, StoreError) as exc:  # a bad spec, --db or --out: one line
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print((Path(args.out) / "standings.md").read_text())

@@ -76,6 +76,7 @@ BAD = [
     ("mutation_score", ["--skip", "-1"], "--skip must be >= 0, got -1"),
     ("mutation_score", ["--children", "0"], "--children must be >= 1, got 0"),
     ("mutation_score", ["--packages", "engine,nope"], "--packages: unknown 'nope'; allowed: engine, infra"),
+    ("mutation_score", ["--in-order", "/nonexist"], "--in-order /nonexist: no such file"),
 ]
 
 

@@ -66,6 +66,8 @@ BAD = [
     ("tournament", ["--workers", "0"], "--workers must be >= 1, got 0"),
     ("tournament", ["--spec", "/nonexist.yaml"], "/nonexist.yaml: no such tournament spec file"),
     ("tournament", ["--spec", "scenarios/flood_town.yaml"], "game: required key is missing"),
+    ("tournament", ["--db", A_FILE, "--out", "results/never-written"], "is not a SQLite database"),
+    ("tournament", ["--db", "scenarios", "--out", "results/never-written"], "scenarios: is a directory"),
 ]
 
 
