@@ -72,7 +72,7 @@ def peak_child(tasks: int, out: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=10_000, help=">= 1")
     parser.add_argument("--customers", type=int, default=100_000, help="M/M/3 customers, >= 1")
     parser.add_argument("--repeats", type=int, default=3, help=">= 1")

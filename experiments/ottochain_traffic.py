@@ -96,10 +96,10 @@ def outage_sweep(args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--population", type=int, default=200, help="agents (the scenario's bounds)")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--population", type=int, default=200, help="agents, >= 4")
     ap.add_argument("--generations", type=int, default=10, help=">= 1")
-    ap.add_argument("--outage-population", type=int, default=40, help="agents per outage run")
+    ap.add_argument("--outage-population", type=int, default=40, help="agents per outage run, >= 4")
     ap.add_argument("--outage-generations", type=int, default=3, help=">= 1")
     ap.add_argument("--backend", default="processes", choices=("serial", "processes", "dask"))
     ap.add_argument("--workers", type=int, default=2, help=">= 1")
