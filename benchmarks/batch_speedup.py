@@ -13,6 +13,7 @@ printed. Target: >= 1.7x on 2 workers for 100 replications of a >= 0.2 s run.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import statistics
 import time
@@ -128,6 +129,10 @@ def main(argv: list[str] | None = None) -> None:
         fn = load_fn(args.fn)
     except (ValueError, ImportError, AttributeError) as exc:
         parser.error(f"--fn {args.fn!r}: {exc}")
+    try:  # one untimed run first: parameters it cannot run with are refused, not timed failing
+        fn(copy.deepcopy(params), args.seed)
+    except Exception as exc:  # noqa: BLE001 - any failure of the user's function is the message
+        parser.error(f"--fn {args.fn} fails with these parameters: {type(exc).__name__}: {exc}")
 
     print(
         f"{args.fn}: {args.replications} replications, serial vs {args.workers} processes, "

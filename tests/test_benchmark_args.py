@@ -62,6 +62,16 @@ BAD = [
         ["--scenario", "scenarios/flood_town.yaml", "--set", "until=-5"],
         "until: Input should be greater than 0 (got -5)",
     ),
+    (
+        "batch_speedup",
+        ["--set", "customers=abc"],
+        "fails with these parameters: ValueError: invalid literal for int() with base 10: 'abc'",
+    ),
+    (
+        "batch_speedup",
+        ["--fn", "simulator.batch.examples:noisy_mean"],
+        "noisy_mean fails with these parameters: KeyError: 'mu'",
+    ),
     ("metropolis", ["--until", "0"], "--until must be a finite number > 0, got 0"),
     ("metropolis", ["--until", "nan"], "--until must be a finite number > 0, got nan"),
     ("metropolis", ["--repeats", "0"], "--repeats must be >= 1, got 0"),
