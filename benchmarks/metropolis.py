@@ -115,6 +115,8 @@ def main() -> None:
     args = parser.parse_args()
     positive(parser, args, "until")
     at_least(parser, args, repeats=1)
+    if args.keep and Path(args.keep).exists() and not Path(args.keep).is_dir():
+        parser.error(f"--keep {args.keep}: is a file, not a folder")
     try:  # the scenario's own checks here, before any run (the run would refuse it too)
         load_scenario(args.scenario, {"until": args.until})
     except ScenarioError as exc:

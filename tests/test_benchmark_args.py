@@ -77,6 +77,7 @@ BAD = [
     ("metropolis", ["--repeats", "0"], "--repeats must be >= 1, got 0"),
     ("metropolis", ["--scenario", "/nonexist.yaml"], "--scenario: /nonexist.yaml: no such scenario file"),
     ("metropolis", ["--scenario", "scenarios/finance_momentum.yaml"], "this is a finance config"),
+    ("metropolis", ["--keep", "pyproject.toml"], "--keep pyproject.toml: is a file, not a folder"),
     ("kernel_overhead", ["--customers", "0"], "--customers must be >= 1, got 0"),
     ("kernel_overhead", ["--repeats", "0"], "--repeats must be >= 1, got 0"),
     ("tournament_ipd", ["--repetitions", "0"], "--repetitions must be >= 1, got 0"),
