@@ -3,8 +3,9 @@ deterministic (RFC 6979) nonces, and a store encrypted at rest (scrypt + AES-GCM
 
 Signing and verifying run on libsecp256k1 (`coincurve`), about ten times faster than
 OpenSSL through `cryptography`, with the same bytes: libsecp256k1 always returns the low-S
-form of a signature, OpenSSL the raw s = k^-1 (z + r d) mod n, so `sign` recomputes that s
-from the RFC 6979 nonce (a few HMACs) and the r libsecp256k1 found. `verify` accepts both
+form of a signature, OpenSSL the raw s = k^-1 (z + r d) mod n, so `sign` recovers that s
+from the RFC 6979 nonce k (which libsecp256k1's own nonce function hands back through a C
+callback; `rfc6979_nonce` computes the same in Python) and the r it found. `verify` accepts both
 forms, as OpenSSL does; anything libsecp256k1 refuses is judged by `cryptography` instead,
 so the answers are OpenSSL's. `cryptography` still derives keys and runs the encrypted store.
 
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import coincurve
+from coincurve._libsecp256k1 import ffi as _ffi
+from coincurve._libsecp256k1 import lib as _lib
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -98,6 +101,24 @@ def rfc6979_nonce(secret: int, digest: bytes) -> int:
         v = hmac.digest(k, v, "sha256")
 
 
+def _rfc6979_kept(nonce32: Any, msg32: Any, key32: Any, algo16: Any, kept: Any, attempt: int) -> int:
+    """libsecp256k1's own RFC 6979 nonce function, which also copies the nonce into `kept`
+    (the caller's 32 bytes): `sign` learns k without computing the HMACs again in Python."""
+    ok = _lib.secp256k1_nonce_function_rfc6979(nonce32, msg32, key32, algo16, _ffi.NULL, attempt)
+    _ffi.memmove(kept, nonce32, 32)
+    return ok
+
+
+try:  # a C callback; where cffi cannot make one, `sign` computes k in Python (`rfc6979_nonce`)
+    NONCE_CAPTURE: Any = _ffi.callback(
+        "int(unsigned char *, const unsigned char *, const unsigned char *, const unsigned char *,"
+        " void *, unsigned int)",
+        _rfc6979_kept,
+    )
+except Exception:  # pragma: no cover - cffi without callbacks (W^X systems)
+    NONCE_CAPTURE = None
+
+
 @dataclass(frozen=True)
 class Wallet:
     """A secp256k1 private key. The OpenSSL key object (`key`) is made on first use: the
@@ -156,8 +177,15 @@ class Wallet:
         byte for byte what OpenSSL's deterministic ECDSA gives (see the module's note)."""
         data = canonical(message)
         digest = hashlib.sha256(data).digest()
-        r, low = decode_dss_signature(self._signer.sign(digest, hasher=None))
-        k = rfc6979_nonce(self._secret, digest)
+        if NONCE_CAPTURE is not None:  # libsecp256k1 hands back the RFC 6979 nonce it used
+            kept = _ffi.new("unsigned char[32]")
+            r, low = decode_dss_signature(
+                self._signer.sign(digest, hasher=None, custom_nonce=(NONCE_CAPTURE, kept))
+            )
+            k = int.from_bytes(_ffi.buffer(kept), "big")
+        else:
+            r, low = decode_dss_signature(self._signer.sign(digest, hasher=None))
+            k = rfc6979_nonce(self._secret, digest)
         zrd = (int.from_bytes(digest, "big") + r * self._secret) % ORDER  # s = zrd / k
         if low * k % ORDER == zrd:
             s = low
