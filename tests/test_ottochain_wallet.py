@@ -224,6 +224,33 @@ def test_the_memo_is_bounded(monkeypatch):
     wallet_mod.SIGNED.clear()
     w = Wallet.from_seed_bytes(b"bounded")
     proofs = [w.sign({"n": i}) for i in range(7)]
-    assert len(wallet_mod.SIGNED) == 1  # emptied at 3, 3 again, then the 7th
-    assert proofs[-1]["signature"] in wallet_mod.SIGNED
+    assert list(wallet_mod.SIGNED) == [p["signature"] for p in proofs[-3:]]  # the last 3
     assert all(verify(p, {"n": i}) == w.address for i, p in enumerate(proofs))
+
+
+def test_the_nonce_libsecp256k1_hands_back_is_rfc6979s(monkeypatch):
+    """`sign` takes k from libsecp256k1's own RFC 6979 function (no Python HMACs), and gives
+    the bytes the Python nonce and OpenSSL give."""
+    import hashlib
+
+    from simulator.ottochain import wallet as wallet_mod
+    from simulator.ottochain.wallet import openssl_sign, rfc6979_nonce
+
+    assert wallet_mod.NONCE_CAPTURE is not None  # cffi callbacks work here
+    wallets = [Wallet.from_seed_bytes(f"nonce-{i}".encode()) for i in range(30)]
+    messages = [{"n": i, "pad": "y" * (i % 7)} for i in range(30)]
+
+    def no_python_nonce(*args):
+        raise AssertionError("computed k in Python")
+
+    monkeypatch.setattr(wallet_mod, "rfc6979_nonce", no_python_nonce)
+    captured = [w.sign(m) for w, m in zip(wallets, messages, strict=True)]
+    monkeypatch.setattr(wallet_mod, "rfc6979_nonce", rfc6979_nonce)
+    monkeypatch.setattr(wallet_mod, "NONCE_CAPTURE", None)
+    computed = [w.sign(m) for w, m in zip(wallets, messages, strict=True)]
+    assert captured == computed == [openssl_sign(w, m) for w, m in zip(wallets, messages, strict=True)]
+    monkeypatch.undo()
+    kept = wallet_mod._ffi.new("unsigned char[32]")
+    digest = hashlib.sha256(b"x").digest()
+    wallets[0]._signer.sign(digest, hasher=None, custom_nonce=(wallet_mod.NONCE_CAPTURE, kept))
+    assert int.from_bytes(wallet_mod._ffi.buffer(kept), "big") == rfc6979_nonce(wallets[0].secret, digest)

@@ -70,6 +70,7 @@ COLUMNS = [
     "snapshot_lag",
     "producing",
     *[f"trait_{k}" for k in SCALARS],
+    *[f"weight_{t}" for t in FIBER_TYPES],
     "episode_head",
 ]
 
@@ -279,6 +280,9 @@ class Traffic:
         )
         for k in SCALARS:
             row[f"trait_{k}"] = round(float(np.mean([m["traits"][k] for m in self.members])), 6)
+        for t in FIBER_TYPES:  # the heritable fiber preferences: what evolution selects
+            weights = [m["traits"]["fiber_weights"].get(t, 0.0) for m in self.members]
+            row[f"weight_{t}"] = round(float(np.mean(weights)), 6)
         row["episode_head"] = sim.world.chain_head or ""
         row["_per_type"] = {
             t: {
@@ -326,7 +330,8 @@ def run_traffic(
     progress: bool = False,
     on_generation: Callable[[Traffic, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) to `cfg.generations`; write generations.csv, summary.json, report.md."""
+    """Run (or resume) to `cfg.generations`; write generations.csv and summary.json (the CLI adds
+    report.md, its plots and metrics.prom)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = Store(out / STORE)
