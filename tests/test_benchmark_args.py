@@ -25,6 +25,7 @@ BAD = [
     ("ottochain_traffic", ["--generations", "0"], "generations: Input should be greater than or equal to 1"),
     ("ottochain_traffic", ["--population", "2"], "population: Input should be greater than or equal to 4"),
     ("ottochain_traffic", ["--episode", "nan"], "episode: Input should be a finite number"),
+    ("ottochain_traffic", ["--episode", "1e12"], "episode: Input should be less than or equal to 86400"),
     ("finance_20y", ["--repeats", "0"], "--repeats must be >= 1, got 0"),
     ("finance_20y", ["--batch", "0"], "--batch must be >= 1, got 0"),
     ("finance_20y", ["--strategy", "nope"], "argument --strategy: invalid choice: 'nope'"),

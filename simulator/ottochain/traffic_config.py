@@ -47,9 +47,9 @@ class TrafficScenario(Strict):
     name: str = "ottochain_traffic"
     seed: int = 1
     mode: Literal["fixed", "upstream"] = "fixed"
-    population: int = Field(40, ge=4)
+    population: int = Field(40, ge=4, le=100_000, description="agents alive at every generation")
     generations: int = Field(10, ge=1)
-    episode: float = Field(600.0, gt=0, description="simulated seconds per generation")
+    episode: float = Field(600.0, gt=0, le=86_400, description="simulated s per generation (a day at most)")
     initiate_window: float = Field(0.4, gt=0, le=1, description="share of the episode agents start fibers in")
     fibers_per_agent: int = Field(1, ge=0, description="fibers an agent may start per generation")
     fiber_types: list[str] = Field(default_factory=lambda: list(FIBER_TYPES))
