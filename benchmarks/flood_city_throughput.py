@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from experiments.arguments import at_least, positive
+
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "flood_city.yaml"
 
 
@@ -149,10 +151,8 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--one", choices=[FLOOR, FLOOR_GROUPS, *MODES], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.until > 0 or args.until == float("inf"):
-        parser.error(f"--until must be a finite number > 0, got {args.until:g}")
-    if args.repeats < 1:
-        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    positive(parser, args, "until")
+    at_least(parser, args, repeats=1)
     if args.events < 0:
         parser.error(f"--events must be >= 0 (0: no memory run), got {args.events}")
     if args.one:

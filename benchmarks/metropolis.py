@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.arguments import at_least, positive
+from experiments.arguments import at_least, folder, positive
 from simulator.infra.scenario import load_scenario
 from simulator.scenario import ScenarioError
 
@@ -115,8 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     positive(parser, args, "until")
     at_least(parser, args, repeats=1)
-    if args.keep and Path(args.keep).exists() and not Path(args.keep).is_dir():
-        parser.error(f"--keep {args.keep}: is a file, not a folder")
+    folder(parser, args, "keep")
     try:  # the scenario's own checks here, before any run (the run would refuse it too)
         load_scenario(args.scenario, {"until": args.until})
     except ScenarioError as exc:

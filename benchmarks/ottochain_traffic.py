@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.arguments import at_least
 from simulator.ottochain import engine as otto_engine
 from simulator.ottochain import wallet as wallet_mod
 from simulator.ottochain import world as otto_world
@@ -176,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="time the current set-up only")
     ap.add_argument("--upstream", type=int, default=0, help="generations of an upstream-mode run")
     args = ap.parse_args(argv)
-    if args.rounds < 1:
-        ap.error(f"--rounds must be >= 1, got {args.rounds}")
+    at_least(ap, args, rounds=1)
     if args.upstream < 0:
         ap.error(f"--upstream must be >= 0 (0: no upstream run), got {args.upstream}")
     overrides = {"population": args.population, "generations": args.generations, "episode": args.episode}

@@ -27,6 +27,8 @@ import time
 import simpy
 from simpy.core import NORMAL
 
+from experiments.arguments import at_least, positive
+
 
 class _Scheduled:
     """A bare event on SimPy's heap, as the kernel schedules its deliveries."""
@@ -80,11 +82,8 @@ def main() -> None:
     parser.add_argument("--until", type=float, default=600.0)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    if not 0 < args.until < float("inf"):
-        parser.error(f"--until must be a finite number > 0, got {args.until:g}")
-    for name in ("citizens", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    positive(parser, args, "until")
+    at_least(parser, args, citizens=1, repeats=1)
     if not 0 <= args.processes <= args.citizens:
         parser.error(f"--processes must be 0 (one per citizen) to --citizens, got {args.processes}")
     processes = args.processes or args.citizens

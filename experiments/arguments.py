@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def flag(name: str) -> str:
@@ -40,3 +41,11 @@ def probability(
         if not (0 < value < 1 if open_interval else 0 <= value <= 1):
             allowed = "strictly between 0 and 1" if open_interval else "a number from 0 to 1"
             parser.error(f"{flag(name)} must be {allowed}, got {value:g}")
+
+
+def folder(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
+    """Refuse each named path argument that exists and is not a folder (an output folder)."""
+    for name in names:
+        value = getattr(args, name)
+        if value and Path(value).exists() and not Path(value).is_dir():
+            parser.error(f"{flag(name)} {value}: is a file, not a folder")

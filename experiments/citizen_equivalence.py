@@ -21,7 +21,7 @@ from pathlib import Path
 
 from statsmodels.stats.multitest import multipletests
 
-from experiments.arguments import at_least, probability
+from experiments.arguments import at_least, folder, probability
 from simulator.infra.equivalence import MODELS, compare, run_models
 from simulator.infra.scenario import load_scenario
 from simulator.runs import write_atomic
@@ -88,8 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     at_least(parser, args, replications=2, master_seed=0, workers=1)
     probability(parser, args, "alpha", open_interval=True)
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        parser.error(f"--out {args.out}: is a file, not a folder")
+    folder(parser, args, "out")
     configs = {}
     for name in args.scenarios:  # every scenario checked before the first run
         try:

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from experiments.arguments import folder
 from simulator.cli import main as cli_main
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "flood_overload.yaml"
@@ -40,8 +41,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        p.error(f"--out {args.out}: is a file, not a folder")
+    folder(p, args, "out")
     forwarded = ["run", str(SCENARIO), "--report", "--out", args.out]
     if args.seed is not None:
         forwarded += ["--seed", str(args.seed)]

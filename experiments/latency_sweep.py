@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.arguments import at_least, positive
+from experiments.arguments import at_least, folder, positive
 from simulator.batch import summarise, sweep, write_json
 from simulator.runs import write_atomic
 
@@ -251,8 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     at_least(parser, args, replications=1, workers=1, seed=0)
     positive(parser, args, "grace")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        parser.error(f"--out {args.out}: is a file, not a folder")
+    folder(parser, args, "out")
     delays = [parse_delay(parser, text) for text in args.delays.split(",")]
     if len(set(delays)) != len(delays):
         parser.error(f"--delays: each delay once, got {args.delays}")

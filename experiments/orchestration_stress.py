@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.arguments import at_least
+from experiments.arguments import at_least, folder
 from simulator.batch import mean_ci, sweep, write_json
 from simulator.orchestration.run import run_outcomes
 from simulator.orchestration.spec import PATTERNS, load_spec
@@ -130,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/orchestration_stress")
     args = parser.parse_args(argv)
     at_least(parser, args, replications=1, tasks=1, workers=1)
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        parser.error(f"--out {args.out}: is a file, not a folder")
+    folder(parser, args, "out")
     spec = load_spec(str(SPEC), {"tasks.count": args.tasks} if args.tasks is not None else None)
     base = spec.model_dump(mode="json")
     grid = {"root": list(PATTERNS), "faults": [faults(r) for r in RATES]}

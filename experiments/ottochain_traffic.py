@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from experiments.arguments import at_least
+from experiments.arguments import at_least, folder
 from simulator.batch.executors import run_batch
 from simulator.batch.tasks import sweep_tasks
 from simulator.ottochain.traffic import run_traffic, traffic_task
@@ -107,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="results/ottochain_traffic_study")
     args = ap.parse_args(argv)
     at_least(ap, args, workers=1)
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        ap.error(f"--out {args.out}: is a file, not a folder")
+    folder(ap, args, "out")
     checks = {  # the scenario's own checks of every run's settings, before the first run
         "--population": ("population", args.population),
         "--generations": ("generations", args.generations),
