@@ -489,3 +489,22 @@ def test_a_generation_frees_its_episode_and_restores_the_collector():
     finally:
         gc.enable()
         gc.collect()
+
+
+@pytest.mark.parametrize("kind", ["not sqlite", "a folder"])
+def test_an_out_whose_store_is_not_a_store_is_one_error_line(tmp_path, capsys, kind):
+    """`simulator traffic --out DIR` where DIR/traffic.sqlite is not a SQLite file: one error
+    line naming --out, exit 2, and the file left as it was."""
+    from simulator.cli import main
+
+    store = tmp_path / "traffic.sqlite"
+    if kind == "a folder":
+        store.mkdir()
+    else:
+        store.write_text("garbage")
+    argv = ["traffic", "--out", str(tmp_path), "--generations", "1", "--set", "population=6", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out {tmp_path}: {store}: ") and "Traceback" not in err
+    assert "--db" not in err and err.count("\n") == 1
+    assert store.is_dir() if kind == "a folder" else store.read_text() == "garbage"

@@ -214,6 +214,7 @@ def cmd_traffic(args: argparse.Namespace) -> int:
     import yaml
 
     from ..scenario import ScenarioError
+    from ..store import StoreError
     from .metrics import TrafficMetrics
     from .traffic import CSV_NAME, run_traffic
     from .traffic_config import load_traffic
@@ -247,6 +248,9 @@ def cmd_traffic(args: argparse.Namespace) -> int:
             cfg, out, resume=args.resume, progress=not args.no_progress,
             on_generation=lambda t, row: metrics.update(len(t.members), t.generation, row),
         )
+    except StoreError as exc:  # OUT holds something that is not a run's store
+        why = str(exc).split("; --db", 1)[0]
+        raise ScenarioError(f"--out {out}: {why}; use a traffic run folder or a new one") from None
     finally:
         metrics.stop()
     metrics.write(out / "metrics.prom")
